@@ -1,0 +1,71 @@
+import { z } from 'zod';
+
+export const FORMATS = ['16:9', '9:16', '1:1'] as const;
+export const QUALITIES = ['720p', '1080p', '2160p'] as const;
+export const AVATAR_LAYOUTS = ['full', 'left', 'right', 'bubble'] as const;
+
+export type Format = (typeof FORMATS)[number];
+export type Quality = (typeof QUALITIES)[number];
+
+/** Longest script we accept in one project; a scene's text is spoken, so this is ~1 hour of speech. */
+export const MAX_SCRIPT_CHARS = 40_000;
+export const MAX_SCENES = 200;
+
+const colour = z.string().regex(/^#[0-9a-fA-F]{6}$/, 'a colour like #1e293b');
+
+export const backgroundSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('colour'), colour }),
+  z.object({ type: z.literal('gradient'), from: colour, to: colour, angle: z.number().min(0).max(360).default(180) }),
+  z.object({ type: z.literal('image'), path: z.string().min(1) }),
+]);
+export type Background = z.infer<typeof backgroundSchema>;
+
+export const sceneSchema = z.object({
+  text: z
+    .string()
+    .transform((s) => s.trim())
+    .pipe(z.string().min(1, 'a scene needs some text to speak')),
+  background: backgroundSchema.optional(),
+  avatarLayout: z.enum(AVATAR_LAYOUTS).optional(),
+});
+export type Scene = z.infer<typeof sceneSchema>;
+
+export const projectSchema = z
+  .object({
+    version: z.literal(1).default(1),
+    title: z.string().trim().min(1).max(200).default('Untitled video'),
+    format: z.enum(FORMATS).default('16:9'),
+    quality: z.enum(QUALITIES).default('720p'),
+    template: z.string().min(1).default('studio'),
+    avatar: z.string().min(1).default('presenter'),
+    voice: z.string().min(1).default('espeak:en-us'),
+    scenes: z.array(sceneSchema).min(1, 'a project needs at least one scene').max(MAX_SCENES),
+  })
+  .superRefine((project, ctx) => {
+    const chars = project.scenes.reduce((n, s) => n + s.text.length, 0);
+    if (chars > MAX_SCRIPT_CHARS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['scenes'],
+        message: `the script has ${chars} characters; the limit is ${MAX_SCRIPT_CHARS}. Split it into several videos`,
+      });
+    }
+  });
+export type ProjectInput = z.input<typeof projectSchema>;
+export type Project = z.infer<typeof projectSchema>;
+
+/** Output size in pixels for a format at a quality (the quality names the short side). */
+export function frameSize(format: Format, quality: Quality): { width: number; height: number } {
+  const short = { '720p': 720, '1080p': 1080, '2160p': 2160 }[quality];
+  const long = Math.round((short * 16) / 9);
+  if (format === '16:9') return { width: long, height: short };
+  if (format === '9:16') return { width: short, height: long };
+  return { width: short, height: short };
+}
+
+/** Turn zod issues into one sentence that names each field. */
+export function describeIssues(error: z.ZodError, source = 'project'): string {
+  return error.issues
+    .map((issue) => `${source}${issue.path.length ? '.' + issue.path.join('.') : ''}: ${issue.message}`)
+    .join('; ');
+}

@@ -1,0 +1,29 @@
+export const VIDEO_STATUSES = ['draft', 'queued', 'rendering', 'completed', 'failed', 'cancelled'] as const;
+export type VideoStatus = (typeof VIDEO_STATUSES)[number];
+
+export const RENDER_STAGES = ['speech', 'mouth', 'avatar', 'compose'] as const;
+export type RenderStage = (typeof RENDER_STAGES)[number];
+
+/** A video as the library shows it. */
+export interface VideoSummary {
+  id: string;
+  title: string;
+  status: VideoStatus;
+  stage: RenderStage | null;
+  progress: number;
+  outputPath: string | null;
+  error: string | null;
+  durationSeconds: number | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface RenderProgress {
+  videoId: string;
+  stage: RenderStage;
+  /** Fraction of the whole render, 0..1. */
+  progress: number;
+  /** Fraction of the current stage, 0..1. */
+  stageProgress: number;
+  message?: string;
+}
