@@ -34,7 +34,8 @@ export const projectSchema = z
   .object({
     version: z.literal(1).default(1),
     title: z.string().trim().min(1).max(200).default('Untitled video'),
-    format: z.enum(FORMATS).default('16:9'),
+    /** Defaults to the template's format. */
+    format: z.enum(FORMATS).optional(),
     quality: z.enum(QUALITIES).default('720p'),
     template: z.string().min(1).default('studio'),
     avatar: z.string().min(1).default('presenter'),

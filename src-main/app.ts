@@ -1,0 +1,57 @@
+import { join } from 'node:path';
+import packageJson from '../package.json' with { type: 'json' };
+import type { EventName, Events } from '../src-shared/ipc';
+import { openDatabase, type Db } from './db/connection';
+import { createHandlers, type Handlers } from './ipc';
+import { ffmpegVersion } from './media/ffmpeg';
+import { RenderQueue } from './render/queue';
+import { listTemplates } from './templates/catalogue';
+import { createVideo } from './videos/createVideo';
+import { listVideos, toSummary } from './videos/repository';
+
+export interface App {
+  db: Db;
+  queue: RenderQueue;
+  handlers: Handlers;
+  onEvent(listener: (name: EventName, payload: unknown) => void): () => void;
+  /** Cancels renders in flight and closes the database. */
+  close(): Promise<void>;
+}
+
+export const APP_VERSION = packageJson.version;
+
+/** Wire the app by hand: database, render queue, use cases behind the IPC handlers. */
+export async function openApp({ home }: { home: string }): Promise<App> {
+  const db = await openDatabase(join(home, 'mouthpiece.db'));
+  const listeners = new Set<(name: EventName, payload: unknown) => void>();
+  const emit = <E extends EventName>(name: E, payload: Events[E]) => listeners.forEach((l) => l(name, payload));
+  const queue = new RenderQueue(db, home, {
+    progress: (p) => emit('render:progress', p),
+    changed: (v) => emit('videos:changed', v),
+  });
+  const handlers = createHandlers({
+    'videos:list': async () => (await listVideos(db)).map(toSummary),
+    'videos:create': async (input: { project: unknown } | { text: string; title?: string }) => {
+      const video = toSummary(await createVideo(db, input));
+      emit('videos:changed', video);
+      return video;
+    },
+    'render:start': async ({ videoId }: { videoId: string }) => (await queue.enqueue(videoId)).queued,
+    'render:cancel': ({ videoId }: { videoId: string }) => queue.cancel(videoId),
+    'templates:list': () => listTemplates().map(({ id, name, format, description }) => ({ id, name, format, description })),
+    'app:info': async () => ({ version: APP_VERSION, dataDir: home, ffmpeg: await ffmpegVersion() }),
+  });
+  return {
+    db,
+    queue,
+    handlers,
+    onEvent(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    async close() {
+      await queue.close();
+      await db.destroy();
+    },
+  };
+}

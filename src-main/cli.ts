@@ -1,0 +1,167 @@
+import { readFile } from 'node:fs/promises';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { AppError, ErrorCode, errorCode, toErrorData } from '../src-shared/errors';
+import { FORMATS, QUALITIES, type ProjectInput } from '../src-shared/project';
+import { APP_VERSION, openApp } from './app';
+import { defaultHome } from './paths';
+import { checkProject } from './render/renderProject';
+import { listTemplates } from './templates/catalogue';
+import { createVideo, parseProject, projectFromText } from './videos/createVideo';
+import { listEspeakVoices } from './voices/espeak';
+
+const USAGE = `Usage: npm run render -- [project.json] [options]
+
+  project.json         a Mouthpiece project file (see resources/examples/welcome.json)
+  --text TEXT          render this script instead of a project file (blank lines split scenes)
+  --avatar ID          avatar (default: presenter, the built-in one)
+  --voice ID           voice, e.g. espeak:en-us (see --list-voices)
+  --template ID        template (see --list-templates)
+  --quality Q          ${QUALITIES.join(', ')}
+  --format F           ${FORMATS.join(', ')} (default: the template's)
+  -o, --out FILE       output .mp4 (default: the title, in this folder)
+  --json               one JSON progress event per line on stdout
+  --list-templates     print the templates and exit
+  --list-voices        print the voices and exit
+  --version            print the version and exit
+
+Renders are recorded in the library the desktop app shows (${defaultHome()}; MOUTHPIECE_HOME moves it).
+Exit status: 0 done, 2 bad input, 1 any other failure.`;
+
+class UsageError extends AppError {
+  constructor(message: string) {
+    super(ErrorCode.BadInput, `${message}\n\n${USAGE}`);
+  }
+}
+
+async function loadProject(file: string): Promise<ProjectInput> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    throw new AppError(ErrorCode.BadInput, `${file}: cannot read the project file; check the path`);
+  }
+  let json: ProjectInput;
+  try {
+    json = JSON.parse(text) as ProjectInput;
+  } catch (error) {
+    throw new AppError(ErrorCode.BadInput, `${file}: not valid JSON (${(error as Error).message}); fix it or start from resources/examples/welcome.json`);
+  }
+  // Image backgrounds are relative to the project file, like every path in it.
+  for (const scene of json.scenes ?? []) {
+    if (scene?.background?.type === 'image' && !isAbsolute(scene.background.path)) {
+      scene.background.path = resolve(dirname(file), scene.background.path);
+    }
+  }
+  return json;
+}
+
+async function main(argv: string[]): Promise<number> {
+  let args;
+  try {
+    args = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        text: { type: 'string' },
+        avatar: { type: 'string' },
+        voice: { type: 'string' },
+        template: { type: 'string' },
+        quality: { type: 'string' },
+        format: { type: 'string' },
+        out: { type: 'string', short: 'o' },
+        json: { type: 'boolean' },
+        'list-templates': { type: 'boolean' },
+        'list-voices': { type: 'boolean' },
+        version: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const { values, positionals } = args;
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (values.version) {
+    console.log(`Mouthpiece ${APP_VERSION}`);
+    return 0;
+  }
+  if (values['list-templates']) {
+    for (const t of listTemplates()) console.log(`${t.id.padEnd(12)} ${t.format.padEnd(5)} ${t.description}`);
+    return 0;
+  }
+  if (values['list-voices']) {
+    for (const v of await listEspeakVoices()) console.log(`espeak:${v.id.padEnd(14)} ${v.language.padEnd(8)} espeak-ng  ${v.name}`);
+    return 0;
+  }
+  if (positionals.length > 1) throw new UsageError(`expected at most one project file, got ${positionals.length}`);
+  if (positionals.length === 1 && values.text !== undefined) throw new UsageError('give either a project file or --text, not both');
+  if (positionals.length === 0 && values.text === undefined) throw new UsageError('give a project file or --text "what to say"');
+
+  const base = positionals.length ? await loadProject(positionals[0]) : projectFromText(values.text ?? '');
+  if (values.text !== undefined && !values.text.trim()) {
+    throw new AppError(ErrorCode.BadInput, '--text: the script is empty; write what the presenter should say');
+  }
+  const overrides = Object.fromEntries(
+    (['avatar', 'voice', 'template', 'quality', 'format'] as const).filter((k) => values[k] !== undefined).map((k) => [k, values[k]]),
+  );
+  const project = parseProject({ ...base, ...overrides }, positionals[0] ?? 'script');
+  await checkProject(project);
+  const slug = project.title.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 40) || 'video';
+  const outputPath = resolve(values.out ?? `${slug}.mp4`);
+
+  const app = await openApp({ home: defaultHome() });
+  const json = values.json === true;
+  const started = performance.now();
+  let lastLine = '';
+  app.onEvent((name, payload) => {
+    if (name !== 'render:progress') return;
+    const p = payload as { stage: string; progress: number; stageProgress: number };
+    if (json) {
+      console.log(JSON.stringify({ type: 'progress', stage: p.stage, progress: round(p.progress), stageProgress: round(p.stageProgress) }));
+    } else {
+      const line = `${p.stage.padEnd(8)} ${String(Math.floor(p.progress * 100)).padStart(3)}%`;
+      if (line !== lastLine && process.stderr.isTTY) process.stderr.write(`\r${line}`);
+      lastLine = line;
+    }
+  });
+  try {
+    const video = await createVideo(app.db, { project });
+    const { done } = await app.queue.enqueue(video.id, outputPath);
+    const stop = () => void app.queue.cancel(video.id).catch(() => undefined);
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    const result = await done;
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+    const seconds = (performance.now() - started) / 1000;
+    if (process.stderr.isTTY && !json) process.stderr.write('\n');
+    if (result.status === 'completed') {
+      if (json) console.log(JSON.stringify({ type: 'done', videoId: result.id, output: outputPath, duration: result.durationSeconds, seconds: round(seconds) }));
+      else console.log(`${outputPath}: ${result.durationSeconds?.toFixed(1)} s of video in ${seconds.toFixed(1)} s (encoder libx264)`);
+      return 0;
+    }
+    const message = result.status === 'cancelled' ? 'render cancelled; no output was written' : `render failed: ${result.error}`;
+    if (json) console.log(JSON.stringify({ type: 'error', videoId: result.id, status: result.status, message }));
+    else console.error(message);
+    return 1;
+  } finally {
+    await app.close();
+  }
+}
+
+const round = (n: number) => Math.round(n * 1000) / 1000;
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    const data = toErrorData(error);
+    const bad = errorCode(error) === ErrorCode.BadInput || errorCode(error) === ErrorCode.NotFound;
+    if (process.argv.includes('--json')) console.log(JSON.stringify({ type: 'error', code: data.code, message: data.message }));
+    console.error(`mouthpiece: ${data.message}`);
+    process.exit(bad ? 2 : 1);
+  },
+);
