@@ -64,9 +64,16 @@ export function frameSize(format: Format, quality: Quality): { width: number; he
   return { width: short, height: short };
 }
 
-/** Turn zod issues into one sentence that names each field. */
+/** Turn zod issues into one sentence that names each field (for a union, the branch the input was meant for). */
 export function describeIssues(error: z.ZodError, source = 'project'): string {
-  return error.issues
-    .map((issue) => `${source}${issue.path.length ? '.' + issue.path.join('.') : ''}: ${issue.message}`)
-    .join('; ');
+  const lines = (issues: z.core.$ZodIssue[], prefix: PropertyKey[]): string[] =>
+    issues.flatMap((issue) => {
+      const path = [...prefix, ...issue.path];
+      if (issue.code === 'invalid_union' && issue.errors.length > 0) {
+        const meant = issue.errors.filter((b) => !b.some((i) => i.code === 'unrecognized_keys' && i.path.length === 0));
+        return [[...new Set((meant.length ? meant : issue.errors).map((b) => lines(b, path).join('; ')))].join('; or ')];
+      }
+      return [`${source}${path.length ? '.' + path.map(String).join('.') : ''}: ${issue.message}`];
+    });
+  return lines(error.issues, []).join('; ');
 }

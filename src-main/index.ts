@@ -1,0 +1,123 @@
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { app as electronApp, BrowserWindow, ipcMain, session, type IpcMainInvokeEvent } from 'electron';
+import { openApp, type App } from './app';
+import { registerIpc } from './ipc';
+import { defaultHome } from './paths';
+
+// Bundled to out/main/index.js; the preload and the page sit beside it in out/.
+const outDir = resolve(import.meta.dirname, '..');
+const preloadPath = join(outDir, 'preload', 'index.cjs');
+const pageFile = join(outDir, 'renderer', 'index.html');
+const pageUrl = pathToFileURL(pageFile).href;
+// Set by `electron-vite dev` only; a packaged app always loads the built page.
+const devServerUrl = !electronApp.isPackaged ? process.env.ELECTRON_RENDERER_URL : undefined;
+
+let mainWindow: BrowserWindow | null = null;
+
+/** True when a URL is our page: the built index.html, or any page of the dev server. */
+function isOurPage(url: string): boolean {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return false;
+  }
+  if (devServerUrl) return parsed.origin === new URL(devServerUrl).origin;
+  parsed.hash = '';
+  parsed.search = '';
+  return parsed.href === pageUrl;
+}
+
+function isTrustedSender(event: IpcMainInvokeEvent): boolean {
+  const frame = event.senderFrame;
+  return mainWindow !== null && event.sender === mainWindow.webContents && frame !== null && isOurPage(frame.url);
+}
+
+function createWindow(): BrowserWindow {
+  const win = new BrowserWindow({
+    width: 1180,
+    height: 780,
+    minWidth: 720,
+    minHeight: 520,
+    title: 'Mouthpiece',
+    backgroundColor: '#f6f5f2',
+    show: false,
+    webPreferences: {
+      preload: preloadPath,
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      webSecurity: true,
+      webviewTag: false,
+      spellcheck: true,
+    },
+  });
+  win.once('ready-to-show', () => win.show());
+  win.on('closed', () => {
+    if (mainWindow === win) mainWindow = null;
+  });
+  if (devServerUrl) void win.loadURL(devServerUrl);
+  else void win.loadFile(pageFile);
+  return win;
+}
+
+async function start(): Promise<void> {
+  await electronApp.whenReady();
+  // The page needs no camera, microphone, notifications or anything else a site may ask for.
+  session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
+  session.defaultSession.setPermissionCheckHandler(() => false);
+
+  const home = process.env.MOUTHPIECE_HOME ? defaultHome() : electronApp.getPath('userData');
+  const core: App = await openApp({ home });
+  registerIpc(ipcMain, core.handlers, isTrustedSender);
+  core.onEvent((name, payload) => {
+    if (mainWindow && !mainWindow.isDestroyed()) mainWindow.webContents.send(name, payload);
+  });
+
+  let closing = false;
+  electronApp.on('before-quit', (event) => {
+    if (closing) return;
+    // Hold the quit until running renders are cancelled (partial output deleted) and the db is closed.
+    event.preventDefault();
+    closing = true;
+    core
+      .close()
+      .catch((error: unknown) => console.error('Mouthpiece: closing failed', error))
+      .finally(() => electronApp.quit());
+  });
+
+  mainWindow = createWindow();
+  electronApp.on('activate', () => {
+    if (BrowserWindow.getAllWindows().length === 0) mainWindow = createWindow();
+  });
+}
+
+// One instance only: two processes writing the same database and render folders would collide.
+if (!electronApp.requestSingleInstanceLock()) {
+  electronApp.quit();
+} else {
+  electronApp.on('second-instance', () => {
+    if (!mainWindow) return;
+    if (mainWindow.isMinimized()) mainWindow.restore();
+    mainWindow.focus();
+  });
+  electronApp.on('window-all-closed', () => {
+    if (process.platform !== 'darwin') electronApp.quit();
+  });
+  // No page may leave our page, open another window or embed a webview.
+  electronApp.on('web-contents-created', (_event, contents) => {
+    contents.on('will-navigate', (event, url) => {
+      if (!isOurPage(url)) event.preventDefault();
+    });
+    contents.on('will-redirect', (event, url) => {
+      if (!isOurPage(url)) event.preventDefault();
+    });
+    contents.on('will-attach-webview', (event) => event.preventDefault());
+    contents.setWindowOpenHandler(() => ({ action: 'deny' }));
+  });
+  start().catch((error: unknown) => {
+    console.error('Mouthpiece: could not start', error);
+    electronApp.exit(1);
+  });
+}

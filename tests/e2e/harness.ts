@@ -1,0 +1,209 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { extname, join, resolve, sep } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { openApp, type App } from '../../src-main/app';
+import type { Result } from '../../src-shared/errors';
+import {
+  EVENT_NAMES,
+  type Channel,
+  type ChannelInput,
+  type ChannelOutput,
+  type EventName,
+  type PreloadApi,
+} from '../../src-shared/ipc';
+
+/** The page as `npm run build` left it; the e2e tests run against the built renderer, not sources. */
+export const RENDERER_DIR = resolve(import.meta.dirname, '../../out/renderer');
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.woff2': 'font/woff2',
+  '.json': 'application/json',
+};
+
+const MAX_BODY_BYTES = 1024 * 1024;
+
+export interface Harness {
+  /** The page's address, http://127.0.0.1:PORT/ */
+  url: string;
+  /** The real main-process app the page talks to. */
+  app: App;
+  /** Its data folder, deleted by close(). */
+  home: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Serve the built page and stand in for Electron's IPC over HTTP: POST /invoke/{channel} calls the
+ * real handler, and /events streams the real app's events as Server-Sent Events. Everything behind
+ * the preload is the code the desktop app runs.
+ */
+export async function startHarness(): Promise<Harness> {
+  if (!existsSync(join(RENDERER_DIR, 'index.html'))) {
+    throw new Error(`${RENDERER_DIR}/index.html is missing: run \`npm run build\` before the e2e tests`);
+  }
+  const home = await mkdtemp(join(tmpdir(), 'mouthpiece-e2e-'));
+  const app = await openApp({ home });
+  const streams = new Set<ServerResponse>();
+  const stopEvents = app.onEvent((name, payload) => {
+    const frame = `event: ${name}\ndata: ${JSON.stringify(payload)}\n\n`;
+    for (const stream of streams) stream.write(frame);
+  });
+
+  const server = createServer((request, response) => {
+    handle(request, response).catch((error: unknown) => {
+      if (!response.headersSent) response.writeHead(500, { 'content-type': 'text/plain' });
+      response.end(String(error));
+    });
+  });
+
+  async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const url = new URL(request.url ?? '/', 'http://127.0.0.1');
+    if (request.method === 'POST' && url.pathname.startsWith('/invoke/')) {
+      const channel = decodeURIComponent(url.pathname.slice('/invoke/'.length));
+      if (!Object.hasOwn(app.handlers, channel)) {
+        return sendJson(response, 404, { ok: false, error: { code: 'NOT_FOUND', message: `no channel ${channel}` } });
+      }
+      const body = await readBody(request);
+      const input: unknown = body === '' ? undefined : JSON.parse(body);
+      return sendJson(response, 200, await app.handlers[channel as keyof App['handlers']](input));
+    }
+    if (request.method === 'GET' && url.pathname === '/events') {
+      response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
+      // A comment line, so EventSource reports the stream open at once.
+      response.write(': connected\n\n');
+      streams.add(response);
+      request.on('close', () => streams.delete(response));
+      return;
+    }
+    if (request.method === 'GET') return serveFile(url.pathname, response);
+    response.writeHead(405).end();
+  }
+
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    app,
+    home,
+    async close() {
+      stopEvents();
+      for (const stream of streams) stream.end();
+      server.closeAllConnections();
+      await new Promise<void>((done) => server.close(() => done()));
+      await app.close();
+      await rm(home, { recursive: true, force: true });
+    },
+  };
+}
+
+async function serveFile(pathname: string, response: ServerResponse): Promise<void> {
+  const relative = decodeURIComponent(pathname === '/' ? '/index.html' : pathname);
+  const file = resolve(RENDERER_DIR, '.' + relative);
+  if (!file.startsWith(RENDERER_DIR + sep) || !existsSync(file)) {
+    response.writeHead(404, { 'content-type': 'text/plain' }).end(`${pathname} not found`);
+    return;
+  }
+  const body = await readFile(file);
+  response.writeHead(200, { 'content-type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream' }).end(body);
+}
+
+function sendJson(response: ServerResponse, status: number, value: unknown): void {
+  response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(value));
+}
+
+async function readBody(request: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) throw new Error('request body too large');
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Debian's Chromium (CHROMIUM_PATH overrides), headless. */
+export function launchChromium(): Promise<Browser> {
+  const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+  if (!existsSync(executablePath)) {
+    throw new Error(`${executablePath} is missing: install Chromium (apt-get install chromium) or set CHROMIUM_PATH`);
+  }
+  return chromium.launch({
+    executablePath,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  });
+}
+
+/**
+ * Open the page with `window.mouthpiece` defined as the preload defines it, but carried over
+ * fetch and EventSource instead of Electron IPC. Console errors and page errors are collected so
+ * a test can show them when it fails.
+ */
+export async function openPage(browser: Browser, harness: Harness): Promise<{ page: Page; errors: string[] }> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 820 } });
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (error) => errors.push(error.message));
+  page.on('response', (response) => {
+    if (response.status() >= 400) errors.push(`${response.status()} ${response.url()}`);
+  });
+  page.on('console', (message) => {
+    if (message.type() === 'error') errors.push(message.text());
+  });
+  // Under tsx, esbuild's keepNames wraps the shim's inner functions in __name(), which the page
+  // lacks once the function is serialized (https://github.com/privatenumber/tsx/issues/113).
+  await page.addInitScript({ content: 'globalThis.__name ??= (fn) => fn;' });
+  await page.addInitScript(installPreloadShim, EVENT_NAMES);
+  await page.goto(harness.url);
+  return { page, errors };
+}
+
+// The DOM types the shim needs, spelled out because the test code compiles without lib "DOM".
+interface PageEventSource {
+  addEventListener(type: string, listener: (message: { data: string }) => void): void;
+  removeEventListener(type: string, listener: (message: { data: string }) => void): void;
+}
+interface PageGlobals {
+  EventSource: new (url: string) => PageEventSource;
+}
+
+/** Runs in the page, before its scripts; mirrors src-main/preload/index.ts. */
+function installPreloadShim(eventNames: EventName[]): void {
+  const page = globalThis as unknown as PageGlobals;
+  let source: PageEventSource | null = null;
+  const api: PreloadApi = {
+    async invoke<C extends Channel>(channel: C, input: ChannelInput<C>): Promise<Result<ChannelOutput<C>>> {
+      const response = await fetch(`/invoke/${encodeURIComponent(channel)}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: input === undefined ? '' : JSON.stringify(input),
+      });
+      return (await response.json()) as Result<ChannelOutput<C>>;
+    },
+    on(event, listener) {
+      if (!eventNames.includes(event)) throw new TypeError(`on: unknown event "${String(event)}"`);
+      source ??= new page.EventSource('/events');
+      const forward = (message: { data: string }) => listener(JSON.parse(message.data));
+      source.addEventListener(event, forward);
+      return () => source?.removeEventListener(event, forward);
+    },
+  };
+  Object.defineProperty(globalThis, 'mouthpiece', { value: Object.freeze(api) });
+}
