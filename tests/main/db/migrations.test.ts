@@ -1,0 +1,48 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sql } from 'kysely';
+import { describe, expect, it } from 'vitest';
+import { openDatabase } from '../../../src-main/db/connection';
+
+const dbFile = () => join(mkdtempSync(join(tmpdir(), 'mp-db-')), 'mouthpiece.db');
+
+describe('database', () => {
+  it('opens a real file in WAL mode with foreign keys on', async () => {
+    const db = await openDatabase(dbFile());
+    const mode = await sql<{ journal_mode: string }>`pragma journal_mode`.execute(db);
+    const fk = await sql<{ foreign_keys: number }>`pragma foreign_keys`.execute(db);
+    expect(mode.rows[0].journal_mode).toBe('wal');
+    expect(fk.rows[0].foreign_keys).toBe(1);
+    await db.destroy();
+  });
+
+  it('001_initial creates every table, keeps data across reopening, and enforces its checks', async () => {
+    const file = dbFile();
+    let db = await openDatabase(file);
+    const now = new Date().toISOString();
+    await db.insertInto('videos').values({
+      id: 'v1', title: 'T', project_json: '{}', status: 'draft', stage: null, progress: 0, output_path: null,
+      work_dir: null, error: null, timings_json: null, duration_seconds: null, created_at: now, updated_at: now,
+    }).execute();
+    await db.insertInto('accounts').values({ id: 'a1', email: null, tier: 'free', credits: 10, updated_at: now }).execute();
+    await db.insertInto('settings').values({ key: 'k', value_json: '1' }).execute();
+    await db.insertInto('audit_log').values({ at: now, type: 'video.created', subject_id: 'v1', data_json: null }).execute();
+    await expect(
+      db.updateTable('videos').set({ status: 'exploded' as never }).where('id', '=', 'v1').execute(),
+    ).rejects.toThrow(/CHECK/);
+    await expect(db.updateTable('accounts').set({ tier: 'gold' as never }).execute()).rejects.toThrow(/CHECK/);
+    await expect(db.updateTable('accounts').set({ credits: -1 }).execute()).rejects.toThrow(/CHECK/);
+    await db.destroy();
+
+    db = await openDatabase(file); // migrating again is a no-op and keeps the rows
+    expect(await db.selectFrom('videos').select('title').execute()).toEqual([{ title: 'T' }]);
+    for (const table of ['avatars', 'voices', 'templates', 'accounts', 'settings', 'audit_log']) {
+      const found = await sql<{ n: number }>`select count(*) as n from sqlite_master where type='table' and name=${table}`.execute(db);
+      expect(found.rows[0].n, table).toBe(1);
+    }
+    const applied = await sql<{ name: string }>`select name from kysely_migration`.execute(db);
+    expect(applied.rows.map((r) => r.name)).toEqual(['001_initial']);
+    await db.destroy();
+  });
+});
