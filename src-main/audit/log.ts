@@ -6,7 +6,13 @@ export type DomainEvent =
   | 'render.started'
   | 'render.finished'
   | 'render.failed'
-  | 'render.cancelled';
+  | 'render.cancelled'
+  | 'avatar.imported'
+  | 'avatar.prepared'
+  | 'avatar.failed'
+  | 'avatar.cancelled'
+  | 'avatar.renamed'
+  | 'avatar.deleted';
 
 export async function recordEvent(db: Db, type: DomainEvent, subjectId: string | null, data?: unknown): Promise<void> {
   await db

@@ -9,8 +9,11 @@ export type Db = Kysely<Database>;
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 
-/** Open (creating if needed) the database file: WAL, foreign keys on, migrated to the latest. */
-export async function openDatabase(file: string): Promise<Db> {
+/**
+ * Open (creating if needed) the database file: WAL, foreign keys on, migrated to the latest (or,
+ * for migration tests, only up to `until`).
+ */
+export async function openDatabase(file: string, options: { until?: string } = {}): Promise<Db> {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   const sqlite = new BetterSqlite3(file);
   sqlite.pragma('journal_mode = WAL');
@@ -19,12 +22,13 @@ export async function openDatabase(file: string): Promise<Db> {
   // WAL keeps readers and the writer apart, so NORMAL is crash-safe here and much faster.
   sqlite.pragma('synchronous = NORMAL');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
-  await migrate(db);
+  await migrate(db, options.until);
   return db;
 }
 
-export async function migrate(db: Db): Promise<void> {
-  const { error, results } = await new Migrator({ db, provider }).migrateToLatest();
+export async function migrate(db: Db, until?: string): Promise<void> {
+  const migrator = new Migrator({ db, provider });
+  const { error, results } = until ? await migrator.migrateTo(until) : await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
     throw new Error(`database migration ${failed} failed: ${(error as Error).message ?? String(error)}`);

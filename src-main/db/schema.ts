@@ -1,4 +1,5 @@
 import type { Generated } from 'kysely';
+import type { AvatarKind, AvatarStatus } from '../../src-shared/avatar';
 import type { RenderStage, VideoStatus } from '../../src-shared/video';
 
 export interface VideosTable {
@@ -21,11 +22,18 @@ export interface VideosTable {
 export interface AvatarsTable {
   id: string;
   name: string;
-  kind: 'builtin' | 'photo' | 'clip';
+  kind: AvatarKind;
+  /** The user's original photo or clip; never modified or deleted by us. */
   source_path: string | null;
-  /** What preparation computed (face box, landmarks, masks...), as JSON. */
+  /** What preparation computed (face box, landmarks, rig...), as JSON. */
   data_json: string | null;
   created_at: string;
+  status: AvatarStatus;
+  progress: number;
+  error: string | null;
+  /** Folder of prepared files (normalised photo or clip proxy, thumbnail, preview). */
+  files_dir: string | null;
+  updated_at: string;
 }
 
 export interface VoicesTable {

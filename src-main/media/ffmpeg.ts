@@ -48,18 +48,53 @@ export interface FfmpegRun {
 }
 
 /** Run ffmpeg to completion; abort kills it at once (SIGKILL) and rejects with CANCELLED. */
-export function runFfmpeg({ args, signal, onProgress, what = 'ffmpeg' }: FfmpegRun): Promise<void> {
-  return new Promise((resolve, reject) => {
+export function runFfmpeg(run: FfmpegRun): Promise<void> {
+  return startFfmpeg(run, false).done;
+}
+
+export interface FfmpegSink {
+  /** Write raw input; resolves when ffmpeg has taken it (back-pressure). */
+  write(chunk: Uint8Array): Promise<void>;
+  /** Close ffmpeg's input and wait for it to finish. */
+  finish(): Promise<void>;
+}
+
+/** Start ffmpeg reading from stdin (`-i pipe:0` in args), for frames made in JavaScript. */
+export function openFfmpegSink(run: FfmpegRun): FfmpegSink {
+  const { child, done } = startFfmpeg(run, true);
+  done.catch(() => undefined);
+  const stdin = child.stdin!;
+  stdin.on('error', () => undefined);
+  return {
+    write: (chunk) =>
+      new Promise((resolve, reject) => {
+        if (child.exitCode !== null || stdin.destroyed) return done.then(() => reject(new AppError(ErrorCode.Ffmpeg, `${run.what}: ffmpeg stopped early`)), reject);
+        if (stdin.write(chunk)) return resolve();
+        const onDrain = () => (child.off('close', onClose), resolve());
+        const onClose = () => (stdin.off('drain', onDrain), done.then(() => reject(new AppError(ErrorCode.Ffmpeg, `${run.what}: ffmpeg stopped early`)), reject));
+        stdin.once('drain', onDrain);
+        child.once('close', onClose);
+      }),
+    finish: () => {
+      stdin.end();
+      return done;
+    },
+  };
+}
+
+function startFfmpeg({ args, signal, onProgress, what = 'ffmpeg' }: FfmpegRun, withStdin: boolean) {
+  let child!: ReturnType<typeof spawn>;
+  const done = new Promise<void>((resolve, reject) => {
     if (signal?.aborted) return reject(new AppError(ErrorCode.Cancelled, 'Cancelled.'));
-    const child = spawn(ffmpegPath(), ['-hide_banner', '-nostdin', '-y', '-progress', 'pipe:1', '-nostats', ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
+    child = spawn(ffmpegPath(), ['-hide_banner', ...(withStdin ? [] : ['-nostdin']), '-y', '-progress', 'pipe:1', '-nostats', ...args], {
+      stdio: [withStdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
       env: fontEnv(),
     });
     let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => {
       stderr = (stderr + d).slice(-8000);
     });
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
       const { seconds } = parseProgress(d);
       if (seconds !== undefined) onProgress?.(seconds);
     });
@@ -77,6 +112,7 @@ export function runFfmpeg({ args, signal, onProgress, what = 'ffmpeg' }: FfmpegR
       reject(new AppError(ErrorCode.Ffmpeg, `${what} failed (exit ${code}): ${tail}`));
     });
   });
+  return { child, done };
 }
 
 export interface ProbeResult {

@@ -42,7 +42,25 @@ describe('database', () => {
       expect(found.rows[0].n, table).toBe(1);
     }
     const applied = await sql<{ name: string }>`select name from kysely_migration`.execute(db);
-    expect(applied.rows.map((r) => r.name)).toEqual(['001_initial']);
+    expect(applied.rows.map((r) => r.name)).toEqual(['001_initial', '002_avatar_preparation']);
     await db.destroy();
+  });
+});
+
+describe('002_avatar_preparation', () => {
+  it('adds preparation status to avatars made before it, marking them ready, and checks the status', async () => {
+    const file = dbFile();
+    const db = await openDatabase(file, { until: '001_initial' });
+    await db.insertInto('avatars').values({ id: 'a1', name: 'Me', kind: 'photo', source_path: '/p.jpg', data_json: '{}', created_at: '2026-01-01T00:00:00.000Z' } as never).execute();
+    await db.destroy();
+
+    const migrated = await openDatabase(file);
+    const row = await migrated.selectFrom('avatars').selectAll().where('id', '=', 'a1').executeTakeFirstOrThrow();
+    expect(row).toMatchObject({ name: 'Me', status: 'ready', progress: 0, error: null, files_dir: null, updated_at: '2026-01-01T00:00:00.000Z' });
+    await expect(migrated.updateTable('avatars').set({ status: 'baking' as never }).execute()).rejects.toThrow(/CHECK/);
+    await expect(migrated.updateTable('avatars').set({ progress: 2 }).execute()).rejects.toThrow(/CHECK/);
+    const applied = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(migrated);
+    expect(applied.rows.map((r) => r.name)).toEqual(['001_initial', '002_avatar_preparation']);
+    await migrated.destroy();
   });
 });
