@@ -1,4 +1,6 @@
-import { statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, sep } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { AppError, ErrorCode } from '../../src-shared/errors';
 
@@ -31,8 +33,23 @@ function preferred(): Provider[] {
 /** GPU providers that failed once: a missing CUDA library fails the same way for every model. */
 const failed = new Map<Provider, string>();
 
+/**
+ * A provider the package does not bundle (CUDA on Linux) is there only when its install script
+ * fetched the library; skip it otherwise, rather than have onnxruntime fail loudly every run.
+ */
+function installed(provider: string): boolean {
+  if (provider !== 'cuda' || process.platform !== 'linux') return true;
+  try {
+    const dist = dirname(createRequire(import.meta.url).resolve('onnxruntime-node'));
+    const bin = join(dist, '..', 'bin', 'napi-v6', process.platform, process.arch).replace(`app.asar${sep}`, `app.asar.unpacked${sep}`);
+    return existsSync(join(bin, 'libonnxruntime_providers_cuda.so'));
+  } catch {
+    return true;
+  }
+}
+
 function backends(): Map<string, boolean> {
-  return new Map(ort.listSupportedBackends().map((b) => [b.name, b.bundled]));
+  return new Map(ort.listSupportedBackends().filter((b) => b.bundled || installed(b.name)).map((b) => [b.name, b.bundled]));
 }
 
 /** The providers this machine's onnxruntime-node build has, best first; CPU always last. */
