@@ -4,6 +4,7 @@ import type { EventName, Events } from '../src-shared/ipc';
 import { openDatabase, type Db } from './db/connection';
 import { createHandlers, type Handlers } from './ipc';
 import { ffmpegVersion } from './media/ffmpeg';
+import { AvatarLibrary } from './avatars/library';
 import { RenderQueue } from './render/queue';
 import { listTemplates } from './templates/catalogue';
 import { createVideo } from './videos/createVideo';
@@ -12,6 +13,7 @@ import { listVideos, toSummary } from './videos/repository';
 export interface App {
   db: Db;
   queue: RenderQueue;
+  avatars: AvatarLibrary;
   handlers: Handlers;
   onEvent(listener: (name: EventName, payload: unknown) => void): () => void;
   /** Cancels renders in flight and closes the database. */
@@ -29,6 +31,10 @@ export async function openApp({ home }: { home: string }): Promise<App> {
     progress: (p) => emit('render:progress', p),
     changed: (v) => emit('videos:changed', v),
   });
+  const avatars = new AvatarLibrary(db, home, {
+    progress: (p) => emit('avatars:progress', p),
+    changed: (a) => emit('avatars:changed', a),
+  });
   const handlers = createHandlers({
     'videos:list': async () => (await listVideos(db)).map(toSummary),
     'videos:create': async (input: { project: unknown } | { text: string; title?: string }) => {
@@ -39,18 +45,25 @@ export async function openApp({ home }: { home: string }): Promise<App> {
     'render:start': async ({ videoId }: { videoId: string }) => (await queue.enqueue(videoId)).queued,
     'render:cancel': ({ videoId }: { videoId: string }) => queue.cancel(videoId),
     'templates:list': () => listTemplates().map(({ id, name, format, description }) => ({ id, name, format, description })),
+    'avatars:list': () => avatars.list(),
+    'avatars:import': async ({ path, name }: { path: string; name?: string }) => (await avatars.import(path, { name })).avatar,
+    'avatars:cancel': ({ avatarId }: { avatarId: string }) => avatars.cancel(avatarId),
+    'avatars:rename': ({ avatarId, name }: { avatarId: string; name: string }) => avatars.rename(avatarId, name),
+    'avatars:delete': ({ avatarId }: { avatarId: string }) => avatars.delete(avatarId),
+    'avatars:preview': ({ avatarId }: { avatarId: string }) => avatars.preview(avatarId),
     'app:info': async () => ({ version: APP_VERSION, dataDir: home, ffmpeg: await ffmpegVersion() }),
   });
   return {
     db,
     queue,
+    avatars,
     handlers,
     onEvent(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
     async close() {
-      await queue.close();
+      await Promise.all([queue.close(), avatars.close()]);
       await db.destroy();
     },
   };

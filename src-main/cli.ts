@@ -1,10 +1,13 @@
 import { readFile } from 'node:fs/promises';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { dirname, extname, isAbsolute, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AppError, ErrorCode, errorCode, toErrorData } from '../src-shared/errors';
 import { FORMATS, QUALITIES, type ProjectInput } from '../src-shared/project';
 import { APP_VERSION, openApp } from './app';
 import { defaultHome } from './paths';
+import { resolveAvatar } from './avatars/library';
+import { CLIP_EXTENSIONS, IMAGE_EXTENSIONS } from './avatars/prepare';
+import { checkOutputPath } from './render/queue';
 import { checkProject } from './render/renderProject';
 import { listTemplates } from './templates/catalogue';
 import { createVideo, parseProject, projectFromText } from './videos/createVideo';
@@ -14,7 +17,10 @@ const USAGE = `Usage: npm run render -- [project.json] [options]
 
   project.json         a Mouthpiece project file (see resources/examples/welcome.json)
   --text TEXT          render this script instead of a project file (blank lines split scenes)
-  --avatar ID          avatar (default: presenter, the built-in one)
+  --avatar ID|PHOTO    avatar: an id from the library, or a photo of one face to prepare
+                       and use (default: presenter, the built-in one)
+  --lipsync ENGINE     how a photo's mouth moves: warp (default) or the path of a
+                       Wav2Lip-compatible .onnx model you have (its licence applies)
   --voice ID           voice, e.g. espeak:en-us (see --list-voices)
   --template ID        template (see --list-templates)
   --quality Q          ${QUALITIES.join(', ')}
@@ -65,6 +71,7 @@ async function main(argv: string[]): Promise<number> {
       options: {
         text: { type: 'string' },
         avatar: { type: 'string' },
+        lipsync: { type: 'string' },
         voice: { type: 'string' },
         template: { type: 'string' },
         quality: { type: 'string' },
@@ -108,13 +115,28 @@ async function main(argv: string[]): Promise<number> {
   const overrides = Object.fromEntries(
     (['avatar', 'voice', 'template', 'quality', 'format'] as const).filter((k) => values[k] !== undefined).map((k) => [k, values[k]]),
   );
+  if (values.lipsync !== undefined) overrides.lipSync = values.lipsync === 'warp' ? 'warp' : resolve(values.lipsync);
   const project = parseProject({ ...base, ...overrides }, positionals[0] ?? 'script');
-  await checkProject(project);
+  const json = values.json === true;
   const slug = project.title.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 40) || 'video';
   const outputPath = resolve(values.out ?? `${slug}.mp4`);
+  await checkOutputPath(outputPath);
 
   const app = await openApp({ home: defaultHome() });
-  const json = values.json === true;
+  try {
+    if (looksLikeFile(project.avatar)) {
+      // A photo path: prepare it into the library (or reuse the avatar made from the same file).
+      const avatar = await app.avatars.importForRender(project.avatar, (fraction, message) => {
+        if (json) console.log(JSON.stringify({ type: 'progress', stage: 'prepare', progress: round(fraction), message }));
+        else if (process.stderr.isTTY) process.stderr.write(`\rpreparing ${String(Math.floor(fraction * 100)).padStart(3)}%`);
+      });
+      project.avatar = avatar.id;
+    }
+    await checkProject(project, (id) => resolveAvatar(app.db, id));
+  } catch (error) {
+    await app.close();
+    throw error;
+  }
   const started = performance.now();
   let lastLine = '';
   app.onEvent((name, payload) => {
@@ -154,6 +176,11 @@ async function main(argv: string[]): Promise<number> {
 }
 
 const round = (n: number) => Math.round(n * 1000) / 1000;
+
+/** An --avatar value is a file when it has a folder or a photo's extension; ids have neither. */
+function looksLikeFile(value: string): boolean {
+  return /[\\/]/.test(value) || IMAGE_EXTENSIONS.includes(extname(value).toLowerCase()) || CLIP_EXTENSIONS.includes(extname(value).toLowerCase());
+}
 
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),

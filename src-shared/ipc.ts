@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { projectSchema } from './project';
+import type { AvatarProgress, AvatarSummary } from './avatar';
 import type { RenderProgress, VideoSummary } from './video';
 
 const id = z.string().regex(/^[0-9a-f-]{8,64}$/, 'an id');
@@ -29,6 +30,23 @@ export const channels = {
     input: z.object({}).strict(),
     output: {} as { id: string; name: string; format: string; description: string }[],
   },
+  /** Every avatar: the built-in presenter first, then the user's, newest first. */
+  'avatars:list': { input: z.object({}).strict(), output: {} as AvatarSummary[] },
+  /**
+   * Import a photo (JPEG, PNG, WebP) or a 3-30 s clip of one face; resolves at once with the avatar
+   * in 'preparing', then avatars:progress events and avatars:changed when it is ready or refused.
+   */
+  'avatars:import': {
+    input: z.object({ path: z.string().min(1).max(4096), name: z.string().trim().min(1).max(100).optional() }).strict(),
+    output: {} as AvatarSummary,
+  },
+  /** Stop a preparation; the avatar is marked cancelled and its files removed. */
+  'avatars:cancel': { input: z.object({ avatarId: id }).strict(), output: {} as AvatarSummary },
+  'avatars:rename': { input: z.object({ avatarId: id, name: z.string().trim().min(1).max(100) }).strict(), output: {} as AvatarSummary },
+  /** Delete an avatar and its prepared files (never the user's original photo or clip). */
+  'avatars:delete': { input: z.object({ avatarId: id }).strict(), output: {} as { avatarId: string } },
+  /** The preview clip (the avatar saying a sample line) as a data: URL of an MP4. */
+  'avatars:preview': { input: z.object({ avatarId: id }).strict(), output: {} as { url: string } },
   /** Version and environment, for the About box. */
   'app:info': {
     input: z.object({}).strict(),
@@ -44,15 +62,25 @@ export type ChannelOutput<C extends Channel> = (typeof channels)[C]['output'];
 export interface Events {
   'render:progress': RenderProgress;
   'videos:changed': VideoSummary;
+  'avatars:progress': AvatarProgress;
+  'avatars:changed': AvatarSummary;
 }
 export type EventName = keyof Events;
-export const EVENT_NAMES: EventName[] = ['render:progress', 'videos:changed'];
+export const EVENT_NAMES: EventName[] = ['render:progress', 'videos:changed', 'avatars:progress', 'avatars:changed'];
 
-/** What the preload exposes on `window.mouthpiece`: exactly invoke and on. */
+/** What the preload exposes on `window.mouthpiece`: invoke, on and pathForFile. */
 export interface PreloadApi {
   invoke<C extends Channel>(
     channel: C,
     input: ChannelInput<C>,
   ): Promise<import('./errors').Result<ChannelOutput<C>>>;
   on<E extends EventName>(event: E, listener: (payload: Events[E]) => void): () => void;
+  /**
+   * The path on disk of a File the user dropped or picked, for avatars:import; '' when the File is
+   * not a file on disk (dragged from a web page, say). Needed because Electron 32 removed File.path,
+   * and a sandboxed, context-isolated page can learn the path only from webUtils.getPathForFile in
+   * the preload (https://www.electronjs.org/docs/latest/api/web-utils). `file` is a DOM File,
+   * described by shape because src-shared compiles without the DOM library.
+   */
+  pathForFile(file: { readonly name: string; readonly size: number; readonly lastModified: number }): string;
 }

@@ -40,6 +40,12 @@ export const projectSchema = z
     template: z.string().min(1).default('studio'),
     avatar: z.string().min(1).default('presenter'),
     voice: z.string().min(1).default('espeak:en-us'),
+    /**
+     * How a photo avatar's mouth is animated: 'warp' (the landmark warp, no network needed) or the
+     * path of a Wav2Lip-compatible ONNX model the user imported. The built-in presenter draws its
+     * own mouth and ignores this.
+     */
+    lipSync: z.string().min(1).default('warp'),
     scenes: z.array(sceneSchema).min(1, 'a project needs at least one scene').max(MAX_SCENES),
   })
   .superRefine((project, ctx) => {

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { Resvg } from '@resvg/resvg-js';
 import type { Background } from '../../src-shared/project';
 import type { Template } from '../../src-shared/template';
-import { runFfmpeg } from '../media/ffmpeg';
+import { openFfmpegSink, runFfmpeg } from '../media/ffmpeg';
 import { resourcesDir } from '../paths';
 import { buildCues, toAss } from './captions';
 import { writeAtomic, type Timeline } from './stages';
@@ -39,7 +39,7 @@ function backgroundSvg(background: Background, width: number, height: number): s
 }
 
 /** One still per distinct background, at the output size. */
-async function renderBackground(background: Background, width: number, height: number, path: string, signal: AbortSignal): Promise<void> {
+export async function renderBackground(background: Background, width: number, height: number, path: string, signal: AbortSignal): Promise<void> {
   if (background.type === 'image') {
     await runFfmpeg({
       args: ['-i', background.path, '-vf', `scale=${width}:${height}:force_original_aspect_ratio=increase,crop=${width}:${height}`, '-frames:v', '1', path],
@@ -51,25 +51,47 @@ async function renderBackground(background: Background, width: number, height: n
   await writeAtomic(path, new Resvg(backgroundSvg(background, width, height)).render().asPng());
 }
 
+/** The avatar's frames as an ffmpeg input, and where they go over the background (expressions of t). */
+export interface AvatarOverlay {
+  inputArgs: string[];
+  /** Filters that turn the inputs (by index) into the stream to overlay, when it needs any. */
+  prepare?: (first: number, second: number) => string;
+  /**
+   * For an input read from `pipe:0`: writes its raw frames while ffmpeg composes, so making the
+   * avatar's frames and encoding the video share the machine instead of taking turns.
+   */
+  feed?: (write: (frame: Uint8Array) => Promise<void>) => Promise<void>;
+  x: string;
+  y: string;
+}
+
 export interface ComposeInput {
   timeline: Timeline;
   template: Template;
   backgrounds: Background[];
-  avatarList: string;
-  placement: Placement;
+  avatar: AvatarOverlay;
   size: { width: number; height: number };
   fps: number;
   workDir: string;
   outputPath: string;
 }
 
-/** Overlay x as a function of time: each scene's position from its start, with a slow sway. */
-function swayX(placement: Placement, timeline: Timeline): string {
-  let expr = String(placement.x[placement.x.length - 1]);
+/** An expression of t that takes each scene's value from the scene's start. */
+export function perScene(values: number[], timeline: Timeline): string {
+  let expr = String(values[values.length - 1]);
   for (let i = timeline.scenes.length - 2; i >= 0; i--) {
-    expr = `if(lt(t,${timeline.scenes[i + 1].start.toFixed(3)}),${placement.x[i]},${expr})`;
+    expr = values[i] === values[i + 1] ? expr : `if(lt(t,${timeline.scenes[i + 1].start.toFixed(3)}),${values[i]},${expr})`;
   }
-  return `${expr}+3*sin(2*PI*t/7.3)`;
+  return expr;
+}
+
+/** The presenter's overlay: its sprites, placed per scene, with a slow idle sway. */
+export function presenterOverlay(listPath: string, placement: Placement, timeline: Timeline): AvatarOverlay {
+  return {
+    inputArgs: ['-f', 'concat', '-safe', '0', '-i', listPath],
+    x: `${perScene(placement.x, timeline)}+3*sin(2*PI*t/7.3)`,
+    y: `${placement.y}+2*sin(2*PI*t/4.1)`,
+  };
 }
 
 /**
@@ -94,24 +116,35 @@ export const composeStage: Stage<ComposeInput, void> = async (input, { signal, r
   await writeAtomic(join(workDir, 'captions.ass'), toAss(buildCues(timeline.words), template.captions, size));
   report(0.02);
 
-  const y = `${input.placement.y}+2*sin(2*PI*t/4.1)`;
+  const avatarInputs = input.avatar.inputArgs.filter((a) => a === '-i').length;
+  const audioInput = 1 + avatarInputs;
   const filter = [
     `[0:v]fps=${fps},format=yuv420p[bg]`,
-    `[bg][1:v]overlay=x='${swayX(input.placement, timeline)}':y='${y}':format=yuv420:eof_action=repeat,` +
+    ...(input.avatar.prepare ? [`${input.avatar.prepare(1, 2)}[avatar]`] : []),
+    `[bg][${input.avatar.prepare ? 'avatar' : '1:v'}]overlay=x='${input.avatar.x}':y='${input.avatar.y}':format=yuv420:eof_action=repeat:shortest=0,` +
       `subtitles=filename=${filterPath(join(workDir, 'captions.ass'))}:fontsdir=${filterPath(join(resourcesDir(), 'fonts'))}[v]`,
   ].join(';');
-  await runFfmpeg({
+  const run = {
     args: [
       ...['-f', 'concat', '-safe', '0', '-i', join(workDir, 'background.ffconcat')],
-      ...['-f', 'concat', '-safe', '0', '-i', input.avatarList],
+      ...input.avatar.inputArgs,
       ...['-i', timeline.wavPath],
-      ...['-filter_complex', filter, '-map', '[v]', '-map', '2:a', '-r', String(fps)],
+      ...['-filter_complex', filter, '-map', '[v]', '-map', `${audioInput}:a`, '-r', String(fps)],
       ...VIDEO_CODEC_ARGS,
       ...AUDIO_CODEC_ARGS,
       ...['-t', timeline.duration.toFixed(3), '-movflags', '+faststart', '-f', 'mp4', input.outputPath],
     ],
     signal,
-    onProgress: (seconds) => report(0.02 + 0.98 * Math.min(1, seconds / timeline.duration)),
+    onProgress: (seconds: number) => report(0.02 + 0.98 * Math.min(1, seconds / timeline.duration)),
     what: 'composing the video',
-  });
+  };
+  if (!input.avatar.feed) return runFfmpeg(run);
+  const sink = openFfmpegSink(run);
+  try {
+    await input.avatar.feed((frame) => sink.write(frame));
+  } catch (error) {
+    await sink.finish().catch(() => undefined);
+    throw error;
+  }
+  await sink.finish();
 };

@@ -6,6 +6,7 @@ import type { RenderProgress, VideoSummary } from '../../src-shared/video';
 import { recordEvent } from '../audit/log';
 import type { Db } from '../db/connection';
 import { changeStatus, findVideo, toSummary } from '../videos/repository';
+import { resolveAvatar } from '../avatars/library';
 import { renderProject } from './renderProject';
 
 /** Refuse an output path we could not write, before any work is done. */
@@ -114,6 +115,7 @@ export class RenderQueue {
         workDir: join(this.home, 'work', videoId),
         cacheDir: join(this.home, 'cache'),
         signal: controller.signal,
+        lookupAvatar: (id) => resolveAvatar(this.db, id),
         onProgress: (p) => {
           const now = Date.now();
           if (p.stage === lastStage && now - lastWrite < PROGRESS_INTERVAL_MS && p.stageProgress < 1) return;
@@ -129,7 +131,7 @@ export class RenderQueue {
         durationSeconds: result.durationSeconds,
         timings: result.timings,
       });
-      await recordEvent(this.db, 'render.finished', videoId, { durationSeconds: result.durationSeconds, timings: result.timings });
+      await recordEvent(this.db, 'render.finished', videoId, { durationSeconds: result.durationSeconds, timings: result.timings, engine: result.engine });
       return toSummary(done);
     } catch (error) {
       const cancelled = isCancelled(error);

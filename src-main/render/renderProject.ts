@@ -1,11 +1,14 @@
 import { mkdir, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { AppError, ErrorCode } from '../../src-shared/errors';
 import { frameSize, type Project } from '../../src-shared/project';
 import type { Template } from '../../src-shared/template';
+import { checkWav2LipModel } from '../lipsync/wav2lip';
 import { findTemplate } from '../templates/catalogue';
 import { resolveVoice } from '../voices/catalogue';
-import { composeStage, type Placement } from './compose';
+import type { PhotoAvatarData } from '../avatars/prepare';
+import { composeStage, presenterOverlay, type AvatarOverlay, type Placement } from './compose';
+import { talkingPhotoStage } from './talkingPhoto';
 import { StageRunner, type StageProgress } from './stage';
 import { mouthStage, presenterStage, speechStage } from './stages';
 
@@ -21,25 +24,39 @@ export interface RenderRequest {
   cacheDir: string;
   signal: AbortSignal;
   onProgress: (progress: StageProgress) => void;
+  lookupAvatar?: AvatarLookup;
 }
 
 export interface RenderResult {
   outputPath: string;
   durationSeconds: number;
   timings: Record<string, number>;
+  /** What animated the avatar and on which execution provider, recorded with the render. */
+  engine: { name: string; provider: string };
 }
 
+/** A project's avatar, ready to render: the built-in presenter or a prepared photo. */
+export type ResolvedAvatar = { kind: 'builtin' } | { kind: 'photo'; id: string; dir: string; data: PhotoAvatarData };
+
+/** Finds a prepared avatar by id (the library answers this; without one only the presenter exists). */
+export type AvatarLookup = (id: string) => Promise<ResolvedAvatar>;
+
+const builtinOnly: AvatarLookup = async (id) => {
+  if (id === BUILTIN_AVATAR) return { kind: 'builtin' };
+  throw new AppError(ErrorCode.BadInput, `avatar "${id}" does not exist; import a photo on the Avatars screen or use "${BUILTIN_AVATAR}"`);
+};
+
 /** Everything that can be refused before any work starts, so bad input costs nothing. */
-export async function checkProject(project: Project) {
+export async function checkProject(project: Project, lookupAvatar: AvatarLookup = builtinOnly) {
   const template = findTemplate(project.template);
-  if (project.avatar !== BUILTIN_AVATAR) {
-    throw new AppError(
-      ErrorCode.BadInput,
-      `avatar "${project.avatar}": only the built-in presenter ("${BUILTIN_AVATAR}") can be rendered in this version; photo and clip avatars are not available yet`,
-    );
-  }
+  const avatar = await lookupAvatar(project.avatar);
   const voice = await resolveVoice(project.voice);
-  return { template, voice };
+  let wav2lip: string | undefined;
+  if (project.lipSync !== 'warp' && avatar.kind !== 'builtin') {
+    wav2lip = resolve(project.lipSync);
+    await checkWav2LipModel(wav2lip);
+  }
+  return { template, voice, avatar, wav2lip };
 }
 
 function placePresenter(template: Template, project: Project, size: { width: number; height: number }, spriteWidth: number, spriteHeight: number): Placement {
@@ -55,7 +72,7 @@ function placePresenter(template: Template, project: Project, size: { width: num
 /** The whole pipeline: speech -> mouth track -> avatar frames -> compose and encode. */
 export async function renderProject(request: RenderRequest): Promise<RenderResult> {
   const { project, workDir, signal } = request;
-  const { template, voice } = await checkProject(project);
+  const { template, voice, avatar, wav2lip } = await checkProject(project, request.lookupAvatar);
   const size = frameSize(project.format ?? template.format, project.quality);
   const runner = new StageRunner(signal, request.onProgress);
   await mkdir(workDir, { recursive: true });
@@ -63,27 +80,28 @@ export async function renderProject(request: RenderRequest): Promise<RenderResul
   try {
     const timeline = await runner.run('speech', speechStage, { project, voice, workDir });
     const frames = await runner.run('mouth', mouthStage, { timeline, fps: FPS });
-    const spriteHeight = 2 * Math.round((template.avatar.scale * size.height) / 2);
-    const avatar = await runner.run('avatar', presenterStage, {
-      frames,
-      fps: FPS,
-      spriteHeight,
-      cacheDir: join(request.cacheDir, 'presenter'),
-      workDir,
-    });
-    await runner.run('compose', composeStage, {
-      timeline,
-      template,
-      backgrounds: project.scenes.map((scene) => scene.background ?? template.background),
-      avatarList: avatar.listPath,
-      placement: placePresenter(template, project, size, avatar.sprites.width, avatar.sprites.height),
-      size,
-      fps: FPS,
-      workDir,
-      outputPath: partial,
-    });
+    let backgrounds = project.scenes.map((scene) => scene.background ?? template.background);
+    let overlay: AvatarOverlay;
+    let engine: RenderResult['engine'] = { name: 'presenter', provider: 'none' };
+    if (avatar.kind === 'photo') {
+      const photo = await runner.run('avatar', talkingPhotoStage, { avatar, wav2lip, frames, fps: FPS, project, template, timeline, size, workDir });
+      backgrounds = photo.backgrounds;
+      overlay = photo.overlay;
+      engine = photo.engine;
+    } else {
+      const spriteHeight = 2 * Math.round((template.avatar.scale * size.height) / 2);
+      const sprites = await runner.run('avatar', presenterStage, {
+        frames,
+        fps: FPS,
+        spriteHeight,
+        cacheDir: join(request.cacheDir, 'presenter'),
+        workDir,
+      });
+      overlay = presenterOverlay(sprites.listPath, placePresenter(template, project, size, sprites.sprites.width, sprites.sprites.height), timeline);
+    }
+    await runner.run('compose', composeStage, { timeline, template, backgrounds, avatar: overlay, size, fps: FPS, workDir, outputPath: partial });
     await rename(partial, request.outputPath);
-    return { outputPath: request.outputPath, durationSeconds: timeline.duration, timings: { ...runner.timings } as Record<string, number> };
+    return { outputPath: request.outputPath, durationSeconds: timeline.duration, timings: { ...runner.timings } as Record<string, number>, engine };
   } finally {
     await rm(partial, { force: true });
     await rm(workDir, { recursive: true, force: true });

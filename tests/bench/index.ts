@@ -1,6 +1,7 @@
 /**
  * npm run bench: a 30-second script rendered at 720p against the floor, a bare ffmpeg encode of
- * one still image with the same audio, resolution, duration and encoder settings, side by side.
+ * one still image with the same audio, resolution, duration and encoder settings, side by side;
+ * then the same script with each fixture portrait as a talking photo.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,17 +12,13 @@ import { FPS, renderProject } from '../../src-main/render/renderProject';
 import { runFfmpeg } from '../../src-main/media/ffmpeg';
 import { speechStage } from '../../src-main/render/stages';
 import { resolveVoice } from '../../src-main/voices/catalogue';
+import { BENCH_SCRIPT } from './script';
+import { benchTalkingPhoto } from './talkingPhoto';
 
-const SCRIPT = [
-  'Welcome to this short demonstration of Mouthpiece, the presenter that lives on your own computer.',
-  'You write a script, choose a voice and a template, and the app turns your words into a finished video with captions.',
-  'Everything happens locally: the speech, the mouth movements, the captions and the encoding, so nothing you write leaves your machine.',
-  'When you are happy with the result, share the video wherever your audience is. Thanks for watching, and see you next time.',
-];
 
 async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'mp-bench-'));
-  const project = projectSchema.parse({ title: 'Bench', quality: '720p', scenes: SCRIPT.map((text) => ({ text })) });
+  const project = projectSchema.parse({ title: 'Bench', quality: '720p', scenes: BENCH_SCRIPT.map((text) => ({ text })) });
   const controller = new AbortController();
   const cacheDir = join(dir, 'cache');
 
@@ -48,6 +45,8 @@ async function main() {
   console.log(`  stages               ${Object.entries(result.timings).map(([k, v]) => `${k} ${v.toFixed(2)} s`).join(', ')}`);
   console.log(`  floor (still image)  ${floor.toFixed(2)} s`);
   console.log(`  ratio to floor       ${(ours / floor).toFixed(2)}x (target <= 1.5x)`);
+  console.log();
+  await benchTalkingPhoto();
 }
 
 main().catch((error) => {

@@ -39,6 +39,12 @@ function handlersRecordingCalls() {
     'render:start': record('render:start', summary({ status: 'queued' })),
     'render:cancel': record('render:cancel', summary({ status: 'cancelled' })),
     'templates:list': record('templates:list', []),
+    'avatars:list': record('avatars:list', []),
+    'avatars:import': record('avatars:import', {} as never),
+    'avatars:cancel': record('avatars:cancel', {} as never),
+    'avatars:rename': record('avatars:rename', {} as never),
+    'avatars:delete': record('avatars:delete', { avatarId: 'x' }),
+    'avatars:preview': record('avatars:preview', { url: 'data:' }),
     'app:info': record('app:info', { version: '0.1.0', dataDir: '/tmp/mouthpiece', ffmpeg: 'ffmpeg' }),
   });
   return { handlers, calls };
@@ -150,10 +156,21 @@ describe('registerIpc', () => {
     return registered;
   }
 
+  test('avatar calls with an empty path, a blank name or a bad id are refused, naming the field', async () => {
+    const { handlers, calls } = handlersRecordingCalls();
+    expectBadInput(await handlers['avatars:import']({ path: '' }), 'avatars:import.path');
+    expectBadInput(await handlers['avatars:rename']({ avatarId: VIDEO_ID, name: '   ' }), 'avatars:rename.name');
+    expectBadInput(await handlers['avatars:delete']({ avatarId: '../../etc' }), 'avatars:delete.avatarId');
+    expect(calls).toEqual([]);
+  });
+
   test('registers every channel of the contract', () => {
     const registered = register(handlersRecordingCalls().handlers, true);
     expect([...registered.keys()].sort()).toEqual(
-      ['app:info', 'render:cancel', 'render:start', 'templates:list', 'videos:create', 'videos:list'].sort(),
+      [
+        'app:info', 'render:cancel', 'render:start', 'templates:list', 'videos:create', 'videos:list',
+        'avatars:list', 'avatars:import', 'avatars:cancel', 'avatars:rename', 'avatars:delete', 'avatars:preview',
+      ].sort(),
     );
   });
 

@@ -1,0 +1,90 @@
+import { join } from 'node:path';
+import { AppError, ErrorCode } from '../../src-shared/errors';
+import { decodeImage, encodePng, type RgbImage } from '../media/image';
+import { analysePhoto, type FaceBox } from './faces';
+import { buildRig, type WarpRig } from './warp';
+import { THUMBNAIL_FILE } from './repository';
+
+/** Photos are kept at most this big: enough for 2160p portrait cards, small enough to warp fast. */
+export const PHOTO_MAX_SIDE = 2048;
+const THUMBNAIL_SIZE = 160;
+
+export interface PhotoAvatarData {
+  kind: 'photo';
+  width: number;
+  height: number;
+  face: Pick<FaceBox, 'x' | 'y' | 'width' | 'height' | 'score'>;
+  landmarkModel: string;
+  rig: WarpRig;
+}
+
+export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp', '.bmp', '.tif', '.tiff'];
+export const CLIP_EXTENSIONS = ['.mp4', '.mov', '.m4v', '.webm', '.mkv', '.avi'];
+
+export interface JobContext {
+  signal: AbortSignal;
+  report(fraction: number, message?: string): void;
+}
+
+function checkAborted(signal: AbortSignal): void {
+  if (signal.aborted) throw new AppError(ErrorCode.Cancelled, 'Cancelled.');
+}
+
+/** A square crop around the face, for the avatar's card in the library. */
+function thumbnail(image: RgbImage, face: FaceBox): RgbImage {
+  const side = Math.min(image.width, image.height, Math.round(Math.max(face.width, face.height) * 1.8));
+  const x0 = Math.min(image.width - side, Math.max(0, Math.round(face.x + face.width / 2 - side / 2)));
+  const y0 = Math.min(image.height - side, Math.max(0, Math.round(face.y + face.height / 2 - side / 2)));
+  const data = new Uint8Array(THUMBNAIL_SIZE * THUMBNAIL_SIZE * 3);
+  const step = side / THUMBNAIL_SIZE;
+  for (let y = 0; y < THUMBNAIL_SIZE; y++) {
+    for (let x = 0; x < THUMBNAIL_SIZE; x++) {
+      // Box filter over the source pixels this thumbnail pixel covers.
+      const sx0 = Math.floor(x0 + x * step);
+      const sy0 = Math.floor(y0 + y * step);
+      const sx1 = Math.max(sx0 + 1, Math.floor(x0 + (x + 1) * step));
+      const sy1 = Math.max(sy0 + 1, Math.floor(y0 + (y + 1) * step));
+      const sum = [0, 0, 0];
+      for (let sy = sy0; sy < sy1; sy++) {
+        for (let sx = sx0; sx < sx1; sx++) {
+          const p = (sy * image.width + sx) * 3;
+          sum[0] += image.data[p];
+          sum[1] += image.data[p + 1];
+          sum[2] += image.data[p + 2];
+        }
+      }
+      const n = (sx1 - sx0) * (sy1 - sy0);
+      const o = (y * THUMBNAIL_SIZE + x) * 3;
+      data[o] = sum[0] / n;
+      data[o + 1] = sum[1] / n;
+      data[o + 2] = sum[2] / n;
+    }
+  }
+  return { width: THUMBNAIL_SIZE, height: THUMBNAIL_SIZE, data };
+}
+
+/**
+ * Prepare a photo once: decode it upright and at most PHOTO_MAX_SIDE, find exactly one usable face
+ * and its landmarks, measure the warp rig, and keep the photo, a thumbnail and the data in `dir`.
+ */
+export async function preparePhoto(source: string, dir: string, { signal, report }: JobContext): Promise<PhotoAvatarData> {
+  report(0.02, 'Reading the photo');
+  const image = await decodeImage(source, { maxSide: PHOTO_MAX_SIDE });
+  checkAborted(signal);
+  report(0.15, 'Finding the face');
+  const { face, landmarks } = await analysePhoto(image, source);
+  checkAborted(signal);
+  report(0.35, 'Measuring the face');
+  const rig = buildRig({ ...landmarks, box: face }, image);
+  await encodePng(image, join(dir, 'photo.png'));
+  await encodePng(thumbnail(image, face), join(dir, THUMBNAIL_FILE));
+  checkAborted(signal);
+  return {
+    kind: 'photo',
+    width: image.width,
+    height: image.height,
+    face: { x: face.x, y: face.y, width: face.width, height: face.height, score: face.score },
+    landmarkModel: landmarks.model,
+    rig,
+  };
+}
