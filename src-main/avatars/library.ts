@@ -7,7 +7,7 @@ import { projectSchema } from '../../src-shared/project';
 import { recordEvent } from '../audit/log';
 import type { Db } from '../db/connection';
 import { renderProject, type ResolvedAvatar } from '../render/renderProject';
-import { CLIP_EXTENSIONS, IMAGE_EXTENSIONS, preparePhoto, type PhotoAvatarData } from './prepare';
+import { CLIP_EXTENSIONS, IMAGE_EXTENSIONS, prepareClip, preparePhoto, type ClipAvatarData, type PhotoAvatarData } from './prepare';
 import { BUILTIN_SUMMARY, PREVIEW_FILE, deleteAvatarRow, findAvatar, insertAvatar, listAvatars, toAvatarSummary, updateAvatar } from './repository';
 import { sha256File } from '../models/catalogue';
 
@@ -32,8 +32,8 @@ export async function resolveAvatar(db: Db, id: string): Promise<ResolvedAvatar>
     const why = row.status === 'preparing' ? 'is still being prepared; wait for it to finish' : `was not prepared (${row.error ?? row.status}); import the photo again`;
     throw new AppError(ErrorCode.BadInput, `avatar "${row.name}" ${why}`);
   }
-  const data = JSON.parse(row.data_json) as PhotoAvatarData & { sourceSha256?: string };
-  return { kind: 'photo', id: row.id, dir: row.files_dir, data };
+  const data = JSON.parse(row.data_json) as PhotoAvatarData | ClipAvatarData;
+  return data.kind === 'clip' ? { kind: 'clip', id: row.id, dir: row.files_dir, data } : { kind: 'photo', id: row.id, dir: row.files_dir, data };
 }
 
 /**
@@ -54,7 +54,7 @@ export class AvatarLibrary {
     return [BUILTIN_SUMMARY, ...(await listAvatars(this.db)).map(toAvatarSummary)];
   }
 
-  /** Start preparing a photo; `done` settles when the avatar is ready, refused or cancelled. */
+  /** Start preparing a photo or clip; `done` settles when the avatar is ready, refused or cancelled. */
   async import(
     path: string,
     options: { name?: string; onProgress?: (fraction: number, message?: string) => void } = {},
@@ -67,19 +67,20 @@ export class AvatarLibrary {
     } catch {
       throw new AppError(ErrorCode.BadInput, `${file}: the file does not exist or cannot be read; choose the photo again`);
     }
-    if (CLIP_EXTENSIONS.includes(extension)) {
-      throw new AppError(ErrorCode.BadInput, `${file}: video clips cannot be made into avatars yet; use a photo (JPEG, PNG or WebP) of one face`);
-    }
-    if (!IMAGE_EXTENSIONS.includes(extension)) {
-      throw new AppError(ErrorCode.BadInput, `${file}: not a photo we can read (${extension || 'no extension'}); use a JPEG, PNG or WebP photo of one face`);
+    const kind = CLIP_EXTENSIONS.includes(extension) ? 'clip' : IMAGE_EXTENSIONS.includes(extension) ? 'photo' : undefined;
+    if (!kind) {
+      throw new AppError(
+        ErrorCode.BadInput,
+        `${file}: not a photo or clip we can read (${extension || 'no extension'}); use a JPEG, PNG or WebP photo, or an MP4, MOV or WebM clip, of one face`,
+      );
     }
     const id = randomUUID();
     const dir = join(this.home, 'avatars', id);
     await mkdir(dir, { recursive: true });
-    const row = await insertAvatar(this.db, { id, name: options.name ?? file.replace(/\.[^.]+$/, ''), kind: 'photo', sourcePath: source, filesDir: dir });
+    const row = await insertAvatar(this.db, { id, name: options.name ?? file.replace(/\.[^.]+$/, ''), kind, sourcePath: source, filesDir: dir });
     await recordEvent(this.db, 'avatar.imported', id, { source });
     const controller = new AbortController();
-    const done = this.prepare(id, source, dir, controller.signal, options.onProgress);
+    const done = this.prepare(id, kind, source, dir, controller.signal, options.onProgress);
     this.jobs.set(id, { controller, done });
     void done.finally(() => this.jobs.delete(id));
     const avatar = toAvatarSummary(row);
@@ -87,7 +88,7 @@ export class AvatarLibrary {
     return { avatar, done };
   }
 
-  /** Import a photo for a render, reusing an avatar already prepared from the same file. */
+  /** Import a photo or clip for a render, reusing an avatar already prepared from the same file. */
   async importForRender(path: string, report: (fraction: number, message?: string) => void): Promise<AvatarSummary> {
     const sha = await sha256File(resolve(path)).catch(() => undefined);
     if (sha) {
@@ -159,6 +160,7 @@ export class AvatarLibrary {
 
   private async prepare(
     id: string,
+    kind: 'photo' | 'clip',
     source: string,
     dir: string,
     signal: AbortSignal,
@@ -174,9 +176,11 @@ export class AvatarLibrary {
       void updateAvatar(this.db, id, { progress: fraction }).catch(() => undefined);
     };
     try {
-      const data = await preparePhoto(source, dir, { signal, report: (f, m) => report(f * 0.5, m) });
-      report(0.5, 'Making a preview');
-      await this.renderPreview({ kind: 'photo', id, dir, data }, dir, signal, (f) => report(0.5 + 0.5 * f, 'Making a preview'));
+      const context = { signal, report: (f: number, m?: string) => report(f * 0.6, m) };
+      const data = kind === 'clip' ? await prepareClip(source, dir, context) : await preparePhoto(source, dir, context);
+      report(0.6, 'Making a preview');
+      const prepared: ResolvedAvatar = data.kind === 'clip' ? { kind: 'clip', id, dir, data } : { kind: 'photo', id, dir, data };
+      await this.renderPreview(prepared, dir, signal, (f) => report(0.6 + 0.4 * f, 'Making a preview'));
       const sourceSha256 = await sha256File(source);
       const row = await updateAvatar(this.db, id, { status: 'ready', progress: 1, error: null, data: { ...data, sourceSha256 } });
       await recordEvent(this.db, 'avatar.prepared', id, { landmarkModel: data.landmarkModel });

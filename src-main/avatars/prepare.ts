@@ -1,7 +1,9 @@
 import { join } from 'node:path';
 import { AppError, ErrorCode } from '../../src-shared/errors';
 import { decodeImage, encodePng, type RgbImage } from '../media/image';
-import { analysePhoto, type FaceBox } from './faces';
+import { runFfmpeg } from '../media/ffmpeg';
+import { analyseClip } from './clip';
+import { analysePhoto, centroid, mouthOpening, type FaceBox, type Point } from './faces';
 import { buildRig, type WarpRig } from './warp';
 import { THUMBNAIL_FILE } from './repository';
 
@@ -16,6 +18,24 @@ export interface PhotoAvatarData {
   face: Pick<FaceBox, 'x' | 'y' | 'width' | 'height' | 'score'>;
   landmarkModel: string;
   rig: WarpRig;
+}
+
+/** Clips are kept at most this big on the long side: frames are read into JavaScript per render. */
+export const CLIP_MAX_SIDE = 1280;
+export const PROXY_FILE = 'clip.mp4';
+export const REFERENCE_FILE = 'reference.png';
+
+export interface ClipAvatarData {
+  kind: 'clip';
+  width: number;
+  height: number;
+  fps: number;
+  frameCount: number;
+  landmarkModel: string;
+  /** Per frame, the points the mouth is aligned by: eye centres and nose tip, smoothed. */
+  track: [Point, Point, Point][];
+  /** The frame whose mouth is most nearly closed: its lower face, warped, is what speaks. */
+  reference: { index: number; face: Pick<FaceBox, 'x' | 'y' | 'width' | 'height'>; rig: WarpRig; points: [Point, Point, Point] };
 }
 
 export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp', '.bmp', '.tif', '.tiff'];
@@ -86,5 +106,54 @@ export async function preparePhoto(source: string, dir: string, { signal, report
     face: { x: face.x, y: face.y, width: face.width, height: face.height, score: face.score },
     landmarkModel: landmarks.model,
     rig,
+  };
+}
+
+/**
+ * Prepare a clip once: track the face in every frame (refusing cuts, several faces or none), keep
+ * the frames as an all-intra proxy (exact, cheap seeking for the back-and-forth loop), and pick the
+ * frame with the most nearly closed mouth as the reference the speech is drawn from.
+ */
+export async function prepareClip(source: string, dir: string, { signal, report }: JobContext): Promise<ClipAvatarData> {
+  report(0.02, 'Reading the clip');
+  const analysis = await analyseClip(source, { signal, maxSide: CLIP_MAX_SIDE, report: (f) => report(0.02 + 0.6 * f, 'Following the face') });
+  report(0.62, 'Keeping the frames');
+  const proxy = join(dir, PROXY_FILE);
+  await runFfmpeg({
+    args: [
+      '-i', source, '-an',
+      '-vf', `fps=${analysis.fps},scale=${analysis.width}:${analysis.height}:flags=area`,
+      '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '16', '-g', '1', '-pix_fmt', 'yuv420p',
+      '-frames:v', String(analysis.frameCount), proxy,
+    ],
+    signal,
+    onProgress: (seconds) => report(0.62 + 0.25 * Math.min(1, seconds / analysis.duration), 'Keeping the frames'),
+    what: `keeping the frames of ${source}`,
+  });
+  const points = analysis.frames.map((f): [Point, Point, Point] => [centroid(f.landmarks.leftEye), centroid(f.landmarks.rightEye), f.landmarks.noseTip]);
+  let index = 0;
+  analysis.frames.forEach((f, i) => {
+    if (!f.filled && mouthOpening(f.landmarks) < mouthOpening(analysis.frames[index].landmarks)) index = i;
+  });
+  const referencePath = join(dir, REFERENCE_FILE);
+  await runFfmpeg({ args: ['-i', proxy, '-vf', `select=eq(n\\,${index})`, '-frames:v', '1', referencePath], signal, what: 'keeping the reference frame' });
+  const reference = await decodeImage(referencePath);
+  const { face, landmarks } = analysis.frames[index];
+  await encodePng(thumbnail(reference, face), join(dir, THUMBNAIL_FILE));
+  checkAborted(signal);
+  return {
+    kind: 'clip',
+    width: analysis.width,
+    height: analysis.height,
+    fps: analysis.fps,
+    frameCount: analysis.frameCount,
+    landmarkModel: landmarks.model,
+    track: points,
+    reference: {
+      index,
+      face: { x: face.x, y: face.y, width: face.width, height: face.height },
+      rig: buildRig({ ...landmarks, box: face }, reference),
+      points: points[index],
+    },
   };
 }

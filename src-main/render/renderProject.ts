@@ -6,7 +6,8 @@ import type { Template } from '../../src-shared/template';
 import { checkWav2LipModel } from '../lipsync/wav2lip';
 import { findTemplate } from '../templates/catalogue';
 import { resolveVoice } from '../voices/catalogue';
-import type { PhotoAvatarData } from '../avatars/prepare';
+import type { ClipAvatarData, PhotoAvatarData } from '../avatars/prepare';
+import { talkingClipStage } from './talkingClip';
 import { composeStage, presenterOverlay, type AvatarOverlay, type Placement } from './compose';
 import { talkingPhotoStage } from './talkingPhoto';
 import { StageRunner, type StageProgress } from './stage';
@@ -36,7 +37,10 @@ export interface RenderResult {
 }
 
 /** A project's avatar, ready to render: the built-in presenter or a prepared photo. */
-export type ResolvedAvatar = { kind: 'builtin' } | { kind: 'photo'; id: string; dir: string; data: PhotoAvatarData };
+export type ResolvedAvatar =
+  | { kind: 'builtin' }
+  | { kind: 'photo'; id: string; dir: string; data: PhotoAvatarData }
+  | { kind: 'clip'; id: string; dir: string; data: ClipAvatarData };
 
 /** Finds a prepared avatar by id (the library answers this; without one only the presenter exists). */
 export type AvatarLookup = (id: string) => Promise<ResolvedAvatar>;
@@ -52,7 +56,10 @@ export async function checkProject(project: Project, lookupAvatar: AvatarLookup 
   const avatar = await lookupAvatar(project.avatar);
   const voice = await resolveVoice(project.voice);
   let wav2lip: string | undefined;
-  if (project.lipSync !== 'warp' && avatar.kind !== 'builtin') {
+  if (project.lipSync !== 'warp' && avatar.kind === 'clip') {
+    throw new AppError(ErrorCode.BadInput, `lipSync: clip avatars use the landmark warp only in this version; set it to "warp" or use a photo avatar`);
+  }
+  if (project.lipSync !== 'warp' && avatar.kind === 'photo') {
     wav2lip = resolve(project.lipSync);
     await checkWav2LipModel(wav2lip);
   }
@@ -88,6 +95,11 @@ export async function renderProject(request: RenderRequest): Promise<RenderResul
       backgrounds = photo.backgrounds;
       overlay = photo.overlay;
       engine = photo.engine;
+    } else if (avatar.kind === 'clip') {
+      const clip = await runner.run('avatar', talkingClipStage, { avatar, frames, fps: FPS, project, template, timeline, size, workDir });
+      backgrounds = clip.backgrounds;
+      overlay = clip.overlay;
+      engine = clip.engine;
     } else {
       const spriteHeight = 2 * Math.round((template.avatar.scale * size.height) / 2);
       const sprites = await runner.run('avatar', presenterStage, {

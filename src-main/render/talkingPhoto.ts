@@ -47,7 +47,7 @@ export function posesFromFrames(frames: AvatarFrame[], fps: number, rig: WarpRig
   });
 }
 
-interface Layout {
+export interface Layout {
   /** Scale from the prepared photo to the output. */
   scale: number;
   /** The region of the scaled photo that is shown, and where its top-left lands per scene. */
@@ -62,7 +62,7 @@ const even = (v: number) => Math.round(v / 2) * 2;
  * Where the photo goes: 'full' fills the frame, cropped around the face; the other layouts show a
  * portrait card of head and shoulders beside the background, left or right per scene.
  */
-function layoutPhoto(data: PhotoAvatarData, template: Template, project: Project, size: { width: number; height: number }): Layout {
+export function layoutPhoto(data: { width: number; height: number; rig: WarpRig }, template: Template, project: Project, size: { width: number; height: number }): Layout {
   const mode = project.scenes[0].avatarLayout ?? template.avatar.layout;
   const { rig } = data;
   if (mode === 'full') {
