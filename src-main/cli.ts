@@ -17,8 +17,8 @@ const USAGE = `Usage: npm run render -- [project.json] [options]
 
   project.json         a Mouthpiece project file (see resources/examples/welcome.json)
   --text TEXT          render this script instead of a project file (blank lines split scenes)
-  --avatar ID|PHOTO    avatar: an id from the library, or a photo of one face to prepare
-                       and use (default: presenter, the built-in one)
+  --avatar ID|FILE     avatar: an id from the library, or a photo or 3-30 s clip of one
+                       face to prepare and use (default: presenter, the built-in one)
   --lipsync ENGINE     how a photo's mouth moves: warp (default) or the path of a
                        Wav2Lip-compatible .onnx model you have (its licence applies)
   --voice ID           voice, e.g. espeak:en-us (see --list-voices)

@@ -1,6 +1,7 @@
 /**
- * The talking photo at 720p: the avatar stage's frames per second for each fixture portrait, its
- * share of the whole render, and the real-time factor (target: the warp at 30 fps or more, so a
+ * Talking photos and the talking clip at 720p: the avatar stage's frames per second for each
+ * fixture (measured alone, with nothing waiting on ffmpeg), its share of the whole render, and the
+ * real-time factor (target: the warp at 30 fps or more, so a
  * 720p30 render stays faster than real time). Then the per-pixel question the design asks: the
  * warp as a typed-array loop against onnxruntime's GridSample on the same patch.
  */
@@ -16,7 +17,7 @@ import { resolveAvatar } from '../../src-main/avatars/library';
 import { FPS, checkProject, renderProject } from '../../src-main/render/renderProject';
 import { mouthStage, speechStage } from '../../src-main/render/stages';
 import { talkingPhotoStage } from '../../src-main/render/talkingPhoto';
-import { FrameWarper } from '../../src-main/avatars/warpWorker';
+import { talkingClipStage } from '../../src-main/render/talkingClip';
 import { decodeImage } from '../../src-main/media/image';
 import { NEUTRAL_POSE, VISEME_POSE, patchRect, warpPatch } from '../../src-main/avatars/warp';
 import type { PhotoAvatarData } from '../../src-main/avatars/prepare';
@@ -24,7 +25,7 @@ import { SHARED_DIR, sharedFile } from '../support/shared';
 import { BENCH_SCRIPT } from './script';
 
 const { onnx } = onnxProto;
-const PORTRAITS = ['fixtures/portrait_usnavy_grace_hopper.jpg', 'fixtures/portrait_nasa_eileen_collins.png'];
+const AVATARS = ['fixtures/portrait_usnavy_grace_hopper.jpg', 'fixtures/portrait_nasa_eileen_collins.png', 'fixtures/talking_head_grid_bbaf2n.mp4'];
 
 /** A graph of one GridSample (opset 16): image [1,3,H,W] sampled at grid [1,h,w,2]. */
 function gridSampleModel(): Uint8Array {
@@ -49,7 +50,7 @@ export async function benchTalkingPhoto(): Promise<void> {
   const home = mkdtempSync(join(tmpdir(), 'mp-bench-photo-'));
   const app = await openApp({ home });
   try {
-    for (const portrait of PORTRAITS) {
+    for (const portrait of AVATARS) {
       const { done } = await app.avatars.import(sharedFile(portrait));
       const avatar = await done;
       if (avatar.status !== 'ready') throw new Error(`${portrait}: ${avatar.error}`);
@@ -77,21 +78,22 @@ export async function benchTalkingPhoto(): Promise<void> {
       const frames = await mouthStage({ timeline, fps: FPS }, context);
       const size = frameSize(project.format ?? template.format, project.quality);
       let t = performance.now();
-      const stage = await talkingPhotoStage({ avatar: resolved as Extract<typeof resolved, { kind: 'photo' }>, frames, fps: FPS, project, template, timeline, size, workDir }, context);
+      const stage =
+        resolved.kind === 'clip'
+          ? await talkingClipStage({ avatar: resolved, frames, fps: FPS, project, template, timeline, size, workDir }, context)
+          : await talkingPhotoStage({ avatar: resolved as Extract<typeof resolved, { kind: 'photo' }>, frames, fps: FPS, project, template, timeline, size, workDir }, context);
       const setup = (performance.now() - t) / 1000;
-      const warper = new FrameWarper(stage.warp.source, stage.warp.rig, stage.warp.patch);
       t = performance.now();
-      await warper.run(stage.warp.poses, async () => {});
+      await stage.overlay.feed!(async () => {});
       const warp = (performance.now() - t) / 1000;
-      await warper.close();
-      const fps = stage.warp.poses.length / warp;
-      console.log(`talking photo 720p, ${portrait.split('/').pop()}, ${result.durationSeconds.toFixed(1)} s of video, patch ${stage.warp.patch.width}x${stage.warp.patch.height}`);
-      console.log(`  avatar stage alone   ${fps.toFixed(1)} frames/s (target >= 30: ${(fps / 30).toFixed(2)}x); setup ${setup.toFixed(2)} s + warp ${warp.toFixed(2)} s = ${((100 * (setup + warp)) / wall).toFixed(0)}% of the render's wall time`);
+      const fps = frames.length / warp;
+      console.log(`talking ${resolved.kind} 720p, ${portrait.split('/').pop()}, ${result.durationSeconds.toFixed(1)} s of video`);
+      console.log(`  avatar stage alone   ${fps.toFixed(1)} frames/s (target >= 30: ${(fps / 30).toFixed(2)}x); setup ${setup.toFixed(2)} s + frames ${warp.toFixed(2)} s = ${((100 * (setup + warp)) / wall).toFixed(0)}% of the render's wall time`);
       console.log(`  whole render         ${wall.toFixed(2)} s, real-time factor ${(wall / result.durationSeconds).toFixed(3)} (the warp runs during compose)`);
     }
 
     // Per-pixel work: the typed-array warp against GridSample on the same patch size.
-    const [first] = (await app.avatars.list()).filter((a) => a.kind === 'photo');
+    const first = (await app.avatars.list()).filter((a) => a.kind === 'photo').at(-1)!;
     const resolved = await resolveAvatar(app.db, first.id);
     const data = (resolved as { data: PhotoAvatarData }).data;
     const photo = await decodeImage(join((resolved as { dir: string }).dir, 'photo.png'));
