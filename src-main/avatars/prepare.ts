@@ -3,7 +3,8 @@ import { AppError, ErrorCode } from '../../src-shared/errors';
 import { decodeImage, encodePng, type RgbImage } from '../media/image';
 import { runFfmpeg } from '../media/ffmpeg';
 import { analyseClip } from './clip';
-import { analysePhoto, centroid, mouthOpening, type FaceBox, type Point } from './faces';
+import { resolveModel } from '../models/catalogue';
+import { DEFAULT_LANDMARK_MODEL, analysePhoto, centroid, mouthOpening, type FaceBox, type Point } from './faces';
 import { buildRig, type WarpRig } from './warp';
 import { THUMBNAIL_FILE } from './repository';
 
@@ -44,6 +45,20 @@ export const CLIP_EXTENSIONS = ['.mp4', '.mov', '.m4v', '.webm', '.mkv', '.avi']
 export interface JobContext {
   signal: AbortSignal;
   report(fraction: number, message?: string): void;
+}
+
+/**
+ * Fetch the face models before the first use, with progress (a no-op once they are on disk or in
+ * MOUTHPIECE_MODELS), so a first import shows a download rather than seeming to hang.
+ */
+async function ensureFaceModels({ signal, report }: JobContext): Promise<void> {
+  const ids = ['yunet', DEFAULT_LANDMARK_MODEL];
+  for (const [i, id] of ids.entries()) {
+    await resolveModel(id, {
+      signal,
+      onProgress: (received, total) => report(0.02 * ((i + received / total) / ids.length), `Downloading the face models (${Math.round((100 * received) / total)}%)`),
+    });
+  }
 }
 
 function checkAborted(signal: AbortSignal): void {
@@ -88,6 +103,7 @@ function thumbnail(image: RgbImage, face: FaceBox): RgbImage {
  * and its landmarks, measure the warp rig, and keep the photo, a thumbnail and the data in `dir`.
  */
 export async function preparePhoto(source: string, dir: string, { signal, report }: JobContext): Promise<PhotoAvatarData> {
+  await ensureFaceModels({ signal, report });
   report(0.02, 'Reading the photo');
   const image = await decodeImage(source, { maxSide: PHOTO_MAX_SIDE });
   checkAborted(signal);
@@ -115,6 +131,7 @@ export async function preparePhoto(source: string, dir: string, { signal, report
  * frame with the most nearly closed mouth as the reference the speech is drawn from.
  */
 export async function prepareClip(source: string, dir: string, { signal, report }: JobContext): Promise<ClipAvatarData> {
+  await ensureFaceModels({ signal, report });
   report(0.02, 'Reading the clip');
   const analysis = await analyseClip(source, { signal, maxSide: CLIP_MAX_SIDE, report: (f) => report(0.02 + 0.6 * f, 'Following the face') });
   report(0.62, 'Keeping the frames');

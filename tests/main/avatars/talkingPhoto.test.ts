@@ -90,6 +90,16 @@ describe('talking photo', () => {
     expect(list.map((a) => a.name)).toEqual(['Presenter (built in)', 'Grace']);
   });
 
+  it('cancelling a preparation marks the avatar cancelled and removes its files', async () => {
+    const { avatar, done } = await app.avatars.import(PORTRAIT, { name: 'Cancelled' });
+    const cancelled = await app.avatars.cancel(avatar.id);
+    expect(cancelled.status).toBe('cancelled');
+    expect((await done).status).toBe('cancelled');
+    expect(existsSync(join(home, 'avatars', avatar.id))).toBe(false);
+    await app.avatars.delete(avatar.id);
+    expect((await app.avatars.list()).some((a) => a.id === avatar.id)).toBe(false);
+  });
+
   it('a render with the photo moves the mouth while speaking, rests it in silence, and leaves the background still', async () => {
     const out = join(home, 'grace.mp4');
     const result = await cli(['--text', 'Hello! I am Grace. Compilers are wonderful.', '--avatar', PORTRAIT, '-o', out], home);
