@@ -24,6 +24,7 @@ export interface PhotoAvatarData {
 /** Clips are kept at most this big on the long side: frames are read into JavaScript per render. */
 export const CLIP_MAX_SIDE = 1280;
 export const PROXY_FILE = 'clip.mp4';
+export const PHOTO_FILE = 'photo.png';
 export const REFERENCE_FILE = 'reference.png';
 
 export interface ClipAvatarData {
@@ -112,7 +113,7 @@ export async function preparePhoto(source: string, dir: string, { signal, report
   checkAborted(signal);
   report(0.35, 'Measuring the face');
   const rig = buildRig({ ...landmarks, box: face }, image);
-  await encodePng(image, join(dir, 'photo.png'));
+  await encodePng(image, join(dir, PHOTO_FILE));
   await encodePng(thumbnail(image, face), join(dir, THUMBNAIL_FILE));
   checkAborted(signal);
   return {

@@ -8,7 +8,7 @@ import { melSpectrogram, melWindows, resampleTo16k } from '../lipsync/mel';
 import { cropRgb, openWav2Lip, pasteBack, prepareFaceInput } from '../lipsync/wav2lip';
 import { decodeWav } from '../voices/wav';
 import { NEUTRAL_POSE, VISEME_POSE, patchRect, scaleRig, type FramePose, type WarpRig } from '../avatars/warp';
-import type { PhotoAvatarData } from '../avatars/prepare';
+import { PHOTO_FILE, type PhotoAvatarData } from '../avatars/prepare';
 import { perScene, renderBackground, type AvatarOverlay } from './compose';
 import type { AvatarFrame, Timeline } from './stages';
 import type { Stage } from './stage';
@@ -181,7 +181,7 @@ export const talkingPhotoStage: Stage<TalkingPhotoInput, TalkingPhotoOutput> = a
   const { avatar, size, workDir, fps } = input;
   const { data } = avatar;
   const layout = layoutPhoto(data, input.template, input.project, size);
-  const photoPath = join(avatar.dir, 'photo.png');
+  const photoPath = join(avatar.dir, PHOTO_FILE);
   const scaled = (scale: number) => ({ width: Math.round(data.width * scale), height: Math.round(data.height * scale) });
   const outSize = scaled(layout.scale);
   const photo = await decodeImage(photoPath, { size: outSize });

@@ -20,7 +20,7 @@ import { talkingPhotoStage } from '../../src-main/render/talkingPhoto';
 import { talkingClipStage } from '../../src-main/render/talkingClip';
 import { decodeImage } from '../../src-main/media/image';
 import { NEUTRAL_POSE, VISEME_POSE, patchRect, warpPatch } from '../../src-main/avatars/warp';
-import type { PhotoAvatarData } from '../../src-main/avatars/prepare';
+import { PHOTO_FILE, type PhotoAvatarData } from '../../src-main/avatars/prepare';
 import { SHARED_DIR, sharedFile } from '../support/shared';
 import { BENCH_SCRIPT } from './script';
 
@@ -96,7 +96,7 @@ export async function benchTalkingPhoto(): Promise<void> {
     const first = (await app.avatars.list()).filter((a) => a.kind === 'photo').at(-1)!;
     const resolved = await resolveAvatar(app.db, first.id);
     const data = (resolved as { data: PhotoAvatarData }).data;
-    const photo = await decodeImage(join((resolved as { dir: string }).dir, 'photo.png'));
+    const photo = await decodeImage(join((resolved as { dir: string }).dir, PHOTO_FILE));
     const patch = patchRect(data.rig, photo);
     const out = new Uint8Array(patch.width * patch.height * 3);
     const pose = { ...NEUTRAL_POSE, ...VISEME_POSE.AI, blink: 0.5, headX: 2, headRoll: 0.01 };

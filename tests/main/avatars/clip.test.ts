@@ -6,22 +6,19 @@ import { analyseClip } from '../../../src-main/avatars/clip';
 import { mouthOpening, type Point } from '../../../src-main/avatars/faces';
 import { runFfmpeg } from '../../../src-main/media/ffmpeg';
 import { ErrorCode } from '../../../src-shared/errors';
-import { SHARED_DIR, sharedFile } from '../../support/shared';
+import { sharedFile, useSharedModels } from '../../support/shared';
 
 const TALKING_HEAD = () => sharedFile('fixtures/talking_head_grid_bbaf2n.mp4');
 const ENCODE = ['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p'];
 
 let dir: string;
-const savedModels = process.env.MOUTHPIECE_MODELS;
+useSharedModels();
 
 beforeAll(async () => {
-  process.env.MOUTHPIECE_MODELS = join(SHARED_DIR, 'models');
   dir = await mkdtemp(join(tmpdir(), 'mp-clip-'));
 });
 
 afterAll(async () => {
-  if (savedModels === undefined) delete process.env.MOUTHPIECE_MODELS;
-  else process.env.MOUTHPIECE_MODELS = savedModels;
   await rm(dir, { recursive: true, force: true });
 });
 

@@ -17,23 +17,20 @@ import {
 import { runFfmpeg } from '../../../src-main/media/ffmpeg';
 import { decodeImage, encodePng } from '../../../src-main/media/image';
 import { ErrorCode } from '../../../src-shared/errors';
-import { SHARED_DIR, sharedFile } from '../../support/shared';
+import { sharedFile, useSharedModels } from '../../support/shared';
 
 const PORTRAITS = ['portrait_nasa_eileen_collins.png', 'portrait_usnavy_grace_hopper.jpg'];
 const EILEEN = () => sharedFile('fixtures/portrait_nasa_eileen_collins.png');
 const GRACE = () => sharedFile('fixtures/portrait_usnavy_grace_hopper.jpg');
 
 let dir: string;
-const savedModels = process.env.MOUTHPIECE_MODELS;
+useSharedModels();
 
 beforeAll(async () => {
-  process.env.MOUTHPIECE_MODELS = join(SHARED_DIR, 'models');
   dir = await mkdtemp(join(tmpdir(), 'mp-faces-'));
 });
 
 afterAll(async () => {
-  if (savedModels === undefined) delete process.env.MOUTHPIECE_MODELS;
-  else process.env.MOUTHPIECE_MODELS = savedModels;
   await rm(dir, { recursive: true, force: true });
 });
 

@@ -8,7 +8,7 @@ import { openApp, type App } from '../../../src-main/app';
 import { ffmpegPath, ffprobe } from '../../../src-main/media/ffmpeg';
 import { analysePhoto, centroid, mouthOpening } from '../../../src-main/avatars/faces';
 import { PADDING } from '../../../src-main/render/stages';
-import { SHARED_DIR, sharedFile } from '../../support/shared';
+import { sharedFile, useSharedModels } from '../../support/shared';
 
 const run = promisify(execFile);
 const root = resolve(import.meta.dirname, '../../..');
@@ -32,16 +32,14 @@ async function openingAt(file: string, t: number): Promise<number> {
 describe('talking clip', () => {
   let home: string;
   let app: App;
-  const saved = process.env.MOUTHPIECE_MODELS;
+  useSharedModels();
 
   beforeAll(async () => {
-    process.env.MOUTHPIECE_MODELS = join(SHARED_DIR, 'models');
     home = mkdtempSync(join(tmpdir(), 'mp-clip-'));
     app = await openApp({ home });
   });
   afterAll(async () => {
     await app?.close();
-    process.env.MOUTHPIECE_MODELS = saved;
   });
 
   it('speech longer than the clip plays the clip back and forth, with the mouth following the speech, not the clip', async () => {

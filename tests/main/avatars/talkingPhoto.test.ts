@@ -11,7 +11,7 @@ import { PADDING } from '../../../src-main/render/stages';
 import { openDatabase } from '../../../src-main/db/connection';
 import { listEvents } from '../../../src-main/audit/log';
 import { buildWav2LipTestGraph } from '../../support/onnxGraphs';
-import { SHARED_DIR, sharedFile } from '../../support/shared';
+import { SHARED_DIR, sharedFile, useSharedModels } from '../../support/shared';
 
 const run = promisify(execFile);
 const root = resolve(import.meta.dirname, '../../..');
@@ -55,16 +55,14 @@ function meanDiff(a: { data: Uint8Array; width: number }, b: { data: Uint8Array 
 describe('talking photo', () => {
   let home: string;
   let app: App;
-  const saved = process.env.MOUTHPIECE_MODELS;
+  useSharedModels();
 
   beforeAll(async () => {
-    process.env.MOUTHPIECE_MODELS = join(SHARED_DIR, 'models');
     home = mkdtempSync(join(tmpdir(), 'mp-photo-'));
     app = await openApp({ home });
   });
   afterAll(async () => {
     await app?.close();
-    process.env.MOUTHPIECE_MODELS = saved;
   });
 
   it('importing a portrait prepares it once, with a thumbnail and a preview of it speaking', async () => {
