@@ -1,5 +1,6 @@
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
+import { BUILTIN_AVATAR_ID } from '../../src-shared/avatar';
 import { AppError, ErrorCode } from '../../src-shared/errors';
 import { frameSize, type Project } from '../../src-shared/project';
 import type { Template } from '../../src-shared/template';
@@ -14,7 +15,7 @@ import { StageRunner, type StageProgress } from './stage';
 import { mouthStage, presenterStage, speechStage } from './stages';
 
 export const FPS = 30;
-export const BUILTIN_AVATAR = 'presenter';
+export const BUILTIN_AVATAR = BUILTIN_AVATAR_ID;
 
 export interface RenderRequest {
   project: Project;
@@ -36,7 +37,7 @@ export interface RenderResult {
   engine: { name: string; provider: string };
 }
 
-/** A project's avatar, ready to render: the built-in presenter or a prepared photo. */
+/** A project's avatar, ready to render: the built-in presenter, or a prepared photo or clip. */
 export type ResolvedAvatar =
   | { kind: 'builtin' }
   | { kind: 'photo'; id: string; dir: string; data: PhotoAvatarData }
