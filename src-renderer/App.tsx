@@ -1,4 +1,5 @@
-import { useEffect } from 'react';
+import { useEffect, useState } from 'react';
+import { Avatars } from './features/avatars/Avatars';
 import { Compose } from './features/compose/Compose';
 import { Library } from './features/library/Library';
 import { connectStore } from './store';
@@ -12,8 +13,16 @@ function Logo() {
   );
 }
 
+type Screen = 'videos' | 'avatars';
+
+const SCREENS: { id: Screen; label: string }[] = [
+  { id: 'videos', label: 'Videos' },
+  { id: 'avatars', label: 'Avatars' },
+];
+
 export function App() {
   useEffect(() => connectStore(), []);
+  const [screen, setScreen] = useState<Screen>('videos');
 
   return (
     <div className="app">
@@ -22,12 +31,32 @@ export function App() {
           <Logo />
           <h1 className="brand__name">Mouthpiece</h1>
         </div>
+        <nav className="tabs" aria-label="Screens">
+          {SCREENS.map(({ id, label }) => (
+            <button
+              key={id}
+              type="button"
+              className="tabs__tab"
+              aria-current={screen === id ? 'page' : undefined}
+              onClick={() => setScreen(id)}
+            >
+              {label}
+            </button>
+          ))}
+        </nav>
         <p className="topbar__tagline">Turn a script into a talking-presenter video, on your own machine.</p>
       </header>
-      <main className="workspace">
+      {/* Hidden rather than unmounted, so a script being written survives a visit to the Avatars
+          screen; the Avatars screen unmounts, so a preview playing there stops when it is left. */}
+      <main className="workspace" hidden={screen !== 'videos'}>
         <Compose />
         <Library />
       </main>
+      {screen === 'avatars' && (
+        <main className="workspace workspace--single">
+          <Avatars />
+        </main>
+      )}
     </div>
   );
 }

@@ -19,3 +19,11 @@ export async function invoke<C extends Channel>(channel: C, input: ChannelInput<
 export function on<E extends EventName>(event: E, listener: (payload: Events[E]) => void): () => void {
   return window.mouthpiece.on(event, listener);
 }
+
+/**
+ * The path on disk of a picked or dropped File, for avatars:import; '' when it is not a file on
+ * disk (an image dragged from a web page, say).
+ */
+export function pathForFile(file: File): string {
+  return window.mouthpiece.pathForFile(file);
+}

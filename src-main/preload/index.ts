@@ -1,14 +1,19 @@
-import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
+import { contextBridge, ipcRenderer, webUtils, type IpcRendererEvent } from 'electron';
 import type { EventName, PreloadApi } from '../../src-shared/ipc';
 
 // The events the page may listen to. Not EVENT_NAMES from src-shared/ipc: importing a value from
 // there bundles zod into the preload (180 kB). The Record type makes tsc fail here when the
 // contract gains an event this list lacks.
-const EVENTS: Record<EventName, true> = { 'render:progress': true, 'videos:changed': true };
+const EVENTS: Record<EventName, true> = {
+  'render:progress': true,
+  'videos:changed': true,
+  'avatars:progress': true,
+  'avatars:changed': true,
+};
 const EVENT_LIST = Object.keys(EVENTS).join(', ');
 
-// The page gets exactly invoke and on, never ipcRenderer itself: main answers only the channels
-// it registered, and the page can listen only to the events named in the contract.
+// The page gets invoke, on and pathForFile, never ipcRenderer itself: main answers only the
+// channels it registered, and the page can listen only to the events named in the contract.
 const api: PreloadApi = {
   invoke(channel, input) {
     if (typeof channel !== 'string') return Promise.reject(new TypeError('invoke: the channel must be a string'));
@@ -24,6 +29,11 @@ const api: PreloadApi = {
     return () => {
       ipcRenderer.removeListener(event, forward);
     };
+  },
+  pathForFile(file) {
+    // The contract describes the File by shape (src-shared has no DOM types); what arrives here
+    // from the page is the DOM File itself, which is all getPathForFile accepts.
+    return webUtils.getPathForFile(file as File);
   },
 };
 

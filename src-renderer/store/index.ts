@@ -1,22 +1,31 @@
 import { create } from 'zustand';
 import { invoke, on } from '../api';
+import { createAvatarsSlice, type AvatarsSlice } from './avatars';
 import { createVideosSlice, type VideosSlice } from './videos';
 
-export type Store = VideosSlice;
+export type Store = VideosSlice & AvatarsSlice;
 
 export const useStore = create<Store>()((...args) => ({
   ...createVideosSlice(...args),
+  ...createAvatarsSlice(...args),
 }));
 
+const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
 /**
- * Keep the store in step with main: listen first, then load the library, so no change made while
- * the list is on its way is missed. Returns the function that stops listening.
+ * Keep the store in step with main: listen first, then load the library and the avatars, so no
+ * change made while a list is on its way is missed. Returns the function that stops listening.
  */
 export function connectStore(): () => void {
   const { receiveVideo, receiveVideos, receiveProgress, failLibrary } = useStore.getState();
-  const stops = [on('videos:changed', receiveVideo), on('render:progress', receiveProgress)];
-  invoke('videos:list', {}).then(receiveVideos, (error: unknown) =>
-    failLibrary(error instanceof Error ? error.message : String(error)),
-  );
+  const { receiveAvatar, receiveAvatars, receiveAvatarProgress, failAvatars } = useStore.getState();
+  const stops = [
+    on('videos:changed', receiveVideo),
+    on('render:progress', receiveProgress),
+    on('avatars:changed', receiveAvatar),
+    on('avatars:progress', receiveAvatarProgress),
+  ];
+  invoke('videos:list', {}).then(receiveVideos, (error: unknown) => failLibrary(messageOf(error)));
+  invoke('avatars:list', {}).then(receiveAvatars, (error: unknown) => failAvatars(messageOf(error)));
   return () => stops.forEach((stop) => stop());
 }

@@ -1,9 +1,10 @@
-import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createWriteStream, existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { extname, join, resolve, sep } from 'node:path';
+import { basename, extname, join, resolve, sep } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { openApp, type App } from '../../src-main/app';
 import type { Result } from '../../src-shared/errors';
@@ -30,6 +31,7 @@ const CONTENT_TYPES: Record<string, string> = {
 };
 
 const MAX_BODY_BYTES = 1024 * 1024;
+const MAX_UPLOAD_BYTES = 512 * 1024 * 1024;
 
 export interface Harness {
   /** The page's address, http://127.0.0.1:PORT/ */
@@ -38,19 +40,24 @@ export interface Harness {
   app: App;
   /** Its data folder, deleted by close(). */
   home: string;
+  /** Where files the page picked or dropped are written (see pathForFile in the shim); deleted by close(). */
+  uploads: string;
   close(): Promise<void>;
 }
 
 /**
  * Serve the built page and stand in for Electron's IPC over HTTP: POST /invoke/{channel} calls the
  * real handler, and /events streams the real app's events as Server-Sent Events. Everything behind
- * the preload is the code the desktop app runs.
+ * the preload is the code the desktop app runs. POST /upload?name= stands in for the disk a picked
+ * or dropped file lives on: it writes the bytes under `uploads` and answers their path.
  */
 export async function startHarness(): Promise<Harness> {
   if (!existsSync(join(RENDERER_DIR, 'index.html'))) {
     throw new Error(`${RENDERER_DIR}/index.html is missing: run \`npm run build\` before the e2e tests`);
   }
   const home = await mkdtemp(join(tmpdir(), 'mouthpiece-e2e-'));
+  const uploads = await mkdtemp(join(tmpdir(), 'mouthpiece-e2e-uploads-'));
+  let uploadCount = 0;
   const app = await openApp({ home });
   const streams = new Set<ServerResponse>();
   const stopEvents = app.onEvent((name, payload) => {
@@ -76,6 +83,18 @@ export async function startHarness(): Promise<Harness> {
       const input: unknown = body === '' ? undefined : JSON.parse(body);
       return sendJson(response, 200, await app.handlers[channel as keyof App['handlers']](input));
     }
+    if (request.method === 'POST' && url.pathname === '/upload') {
+      const name = basename(url.searchParams.get('name') ?? '');
+      if (!name || name === '.' || name === '..') return sendJson(response, 400, { error: 'upload: a file name is needed' });
+      if (Number(request.headers['content-length'] ?? 0) > MAX_UPLOAD_BYTES) return sendJson(response, 413, { error: 'upload: too large' });
+      // A folder per upload keeps the file's own name, which main puts in the avatar's name and errors.
+      const folder = join(uploads, String(++uploadCount));
+      await mkdir(folder);
+      const path = join(folder, name);
+      await pipeline(request, createWriteStream(path));
+      response.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' }).end(path);
+      return;
+    }
     if (request.method === 'GET' && url.pathname === '/events') {
       response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
       // A comment line, so EventSource reports the stream open at once.
@@ -95,6 +114,7 @@ export async function startHarness(): Promise<Harness> {
     url: `http://127.0.0.1:${port}/`,
     app,
     home,
+    uploads,
     async close() {
       stopEvents();
       for (const stream of streams) stream.end();
@@ -102,6 +122,7 @@ export async function startHarness(): Promise<Harness> {
       await new Promise<void>((done) => server.close(() => done()));
       await app.close();
       await rm(home, { recursive: true, force: true });
+      await rm(uploads, { recursive: true, force: true });
     },
   };
 }
@@ -180,8 +201,15 @@ interface PageEventSource {
   addEventListener(type: string, listener: (message: { data: string }) => void): void;
   removeEventListener(type: string, listener: (message: { data: string }) => void): void;
 }
+interface PageXhr {
+  open(method: string, url: string, async: boolean): void;
+  send(body: unknown): void;
+  readonly status: number;
+  readonly responseText: string;
+}
 interface PageGlobals {
   EventSource: new (url: string) => PageEventSource;
+  XMLHttpRequest: new () => PageXhr;
 }
 
 /** Runs in the page, before its scripts; mirrors src-main/preload/index.ts. */
@@ -203,6 +231,15 @@ function installPreloadShim(eventNames: EventName[]): void {
       const forward = (message: { data: string }) => listener(JSON.parse(message.data));
       source.addEventListener(event, forward);
       return () => source?.removeEventListener(event, forward);
+    },
+    // Electron's webUtils.getPathForFile is synchronous, so the page's code treats the path as a
+    // plain string; a synchronous XHR keeps that true here while the bytes go to a real file.
+    pathForFile(file) {
+      const request = new page.XMLHttpRequest();
+      request.open('POST', `/upload?name=${encodeURIComponent(file.name)}`, false);
+      request.send(file);
+      if (request.status !== 200) throw new Error(`pathForFile: the harness refused ${file.name}: ${request.responseText}`);
+      return request.responseText;
     },
   };
   Object.defineProperty(globalThis, 'mouthpiece', { value: Object.freeze(api) });

@@ -1,6 +1,8 @@
-import { useState, type FormEvent, type KeyboardEvent } from 'react';
+import { useMemo, useState, type FormEvent, type KeyboardEvent } from 'react';
 import { invoke } from '../../api';
 import { useStore } from '../../store';
+import { choosableAvatars } from '../../store/avatars';
+import { BUILTIN_AVATAR_ID } from '../../../src-shared/avatar';
 
 // Roughly how fast the built-in voices speak, for the length hint under the script.
 const WORDS_PER_MINUTE = 150;
@@ -13,8 +15,18 @@ function lengthHint(text: string): string {
   return `${words} ${words === 1 ? 'word' : 'words'} · about ${spoken} of speech`;
 }
 
+/**
+ * The project for a script spoken by a chosen avatar. videos:create's plain-text form has no avatar
+ * field, so this mirrors what main does with plain text (projectFromText in src-main/videos): each
+ * paragraph is a scene, and an untitled video is named after its first words.
+ */
 export function Compose() {
   const receiveVideo = useStore((state) => state.receiveVideo);
+  const avatars = useStore((state) => state.avatars);
+  const choices = useMemo(() => choosableAvatars(avatars), [avatars]);
+  const [chosenAvatar, setChosenAvatar] = useState(BUILTIN_AVATAR_ID);
+  // An avatar deleted (or not yet listed) since it was chosen falls back to the built-in presenter.
+  const avatar = choices.some((a) => a.id === chosenAvatar) ? chosenAvatar : BUILTIN_AVATAR_ID;
   const [text, setText] = useState('');
   const [title, setTitle] = useState('');
   const [busy, setBusy] = useState(false);
@@ -25,7 +37,11 @@ export function Compose() {
     setError(null);
     try {
       const trimmedTitle = title.trim();
-      const video = await invoke('videos:create', trimmedTitle ? { text, title: trimmedTitle } : { text });
+      const video = await invoke('videos:create', {
+        text,
+        ...(trimmedTitle ? { title: trimmedTitle } : {}),
+        ...(avatar !== BUILTIN_AVATAR_ID ? { avatar } : {}),
+      });
       receiveVideo(video);
       receiveVideo(await invoke('render:start', { videoId: video.id }));
       // The script now lives in the video; clear the form only once the render is queued.
@@ -62,6 +78,17 @@ export function Compose() {
             placeholder="Optional"
             onChange={(event) => setTitle(event.target.value)}
           />
+        </label>
+        <label className="field">
+          <span className="field__label">Avatar</span>
+          <select value={avatar} onChange={(event) => setChosenAvatar(event.target.value)}>
+            {choices.length === 0 && <option value={BUILTIN_AVATAR_ID}>Presenter (built in)</option>}
+            {choices.map((choice) => (
+              <option key={choice.id} value={choice.id}>
+                {choice.name}
+              </option>
+            ))}
+          </select>
         </label>
         <label className="field field--grow">
           <span className="field__label">Script</span>
