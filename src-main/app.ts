@@ -37,7 +37,7 @@ export async function openApp({ home }: { home: string }): Promise<App> {
   });
   const handlers = createHandlers({
     'videos:list': async () => (await listVideos(db)).map(toSummary),
-    'videos:create': async (input: { project: unknown } | { text: string; title?: string }) => {
+    'videos:create': async (input: { project: unknown } | { text: string; title?: string; avatar?: string }) => {
       const video = toSummary(await createVideo(db, input));
       emit('videos:changed', video);
       return video;

@@ -17,7 +17,7 @@ export const channels = {
   'videos:create': {
     input: z.union([
       z.object({ project: projectSchema }).strict(),
-      z.object({ text: z.string().max(100_000), title: z.string().max(200).optional() }).strict(),
+      z.object({ text: z.string().max(100_000), title: z.string().max(200).optional(), avatar: z.string().min(1).max(100).optional() }).strict(),
     ]),
     output: {} as VideoSummary,
   },

@@ -21,13 +21,13 @@ export function parseProject(input: unknown, source = 'project'): Project {
   return parsed.data;
 }
 
-export async function createVideo(db: Db, input: { project: unknown } | { text: string; title?: string }) {
+export async function createVideo(db: Db, input: { project: unknown } | { text: string; title?: string; avatar?: string }) {
   if ('text' in input && !input.text.trim()) {
     throw new AppError(ErrorCode.BadInput, 'script: the text is empty; write what the presenter should say');
   }
   const project =
     'text' in input
-      ? parseProject(projectFromText(input.text, input.title ? { title: input.title } : {}), 'script')
+      ? parseProject(projectFromText(input.text, { ...(input.title ? { title: input.title } : {}), ...(input.avatar ? { avatar: input.avatar } : {}) }), 'script')
       : parseProject(input.project);
   return insertVideo(db, project);
 }
