@@ -107,9 +107,54 @@ export async function listEspeakVoices(): Promise<{ id: string; name: string; la
   }));
 }
 
+/**
+ * espeak-ng's IPA phonemes for `text`, read the way Piper reads them: espeak_TextToPhonemes in IPA
+ * mode, clause after clause, as plain text (no SSML, no [[phoneme]] input). One entry per clause
+ * espeak reads, each a list of words, each a list of phonemes as espeak names them ("h", "ˈaɪ"),
+ * the same names `synthesizeEspeak` reports. Pauses have no IPA name and are left out, so a word
+ * may be empty; language-switch marks such as "(en)" are kept, for the caller to drop or use.
+ */
+export async function phonemizeEspeak(text: string, options: { voice: string }): Promise<string[][][]> {
+  const engine = await loadEngine();
+  const voice = resolveVoice(engine, options.voice);
+  selectVoice(engine, voice);
+  // Blank text is no clause at all (espeak would answer one empty clause).
+  if (!/\S/.test(text)) return [];
+  let raw: string;
+  try {
+    // espeak_Synth leaves its SSML and [[phoneme]] flags on for later TextToPhonemes calls, and
+    // synthesizeEspeak always sets both: an empty flag-less synthesis turns them off again, so
+    // "&amp;" or "<b>" in a script is read as the text it is, as Piper reads it.
+    engine.worker.synthesize_ipa('');
+    // The glue frees nothing it returns: the text is copied out of the heap and freed here.
+    const result = engine.worker.convert_to_phonemes(text.replaceAll('\0', ' '), true);
+    const pointer = engine.module.getPointer(result);
+    const heap = engine.module.HEAPU8;
+    const end = heap.indexOf(0, pointer);
+    raw = new TextDecoder().decode(heap.subarray(pointer, end));
+    engine.module._free(pointer);
+    delete engine.module.getCache(engine.module.VoidPtr)[pointer];
+  } catch (error) {
+    // A trap inside the WASM leaves its memory in an unknown state: start afresh next time.
+    loadedEngine = undefined;
+    throw new AppError(ErrorCode.Speech, `espeak-ng failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  // The glue joins clauses with " | " and asks for "_" between the phonemes of a word; IPA has
+  // neither, and a pause shows as an empty name between two separators. Empty words stay, so that
+  // joining phonemes, then words with spaces, gives exactly what espeak writes without separators.
+  return raw.split(' | ').map((clause) => clause.split(' ').map((word) => word.split('_').filter((phoneme) => phoneme !== '')));
+}
+
 /** The part of the Emscripten module (and its eSpeakNGWorker glue) that this file uses. */
 interface EspeakModule {
   eSpeakNGWorker: new () => EspeakWorker;
+  HEAPU8: Uint8Array;
+  /** The heap address behind a glue wrapper object. */
+  getPointer(wrapper: unknown): number;
+  /** The glue's wrapper objects by address, per class; they are never dropped by themselves. */
+  getCache(wrapperClass: unknown): Record<number, unknown>;
+  VoidPtr: unknown;
+  _free(pointer: number): void;
 }
 
 interface EspeakWorker {
@@ -120,6 +165,13 @@ interface EspeakWorker {
   list_voices(): EspeakVoice[];
   /** Synchronous; the callback gets each ~100 ms of int16 audio and the events inside it, returns true to stop. */
   synthesize(text: string, callback: (samples: Int16Array, events: EspeakEvent[]) => boolean): void;
+  /** espeak_Synth with no flags, tracing phonemes to a file in the module's file system. */
+  synthesize_ipa(text: string): { code: number; ipa: string };
+  /**
+   * espeak_TextToPhonemes over the whole text (IPA when `useIpa`), "_" between phonemes, " | "
+   * between clauses; returns a wrapper of a heap string the caller must free.
+   */
+  convert_to_phonemes(text: string, useIpa: boolean): unknown;
 }
 
 interface EspeakVoice {
@@ -140,6 +192,7 @@ interface EspeakEvent {
 }
 
 interface Engine {
+  module: EspeakModule;
   worker: EspeakWorker;
   sampleRate: number;
   voices: EspeakVoice[];
@@ -172,7 +225,7 @@ async function startEngine(): Promise<Engine> {
   const { default: createModule } = await import('@echogarden/espeak-ng-emscripten');
   const module = (await createModule({ getPreloadedPackage: () => dataBuffer })) as EspeakModule;
   const worker = new module.eSpeakNGWorker();
-  return { worker, sampleRate: worker.samplerate, voices: worker.list_voices(), currentVoice: undefined };
+  return { module, worker, sampleRate: worker.samplerate, voices: worker.list_voices(), currentVoice: undefined };
 }
 
 /**
