@@ -7,7 +7,8 @@ import { NEUTRAL_POSE, VISEME_POSE, type FramePose, type WarpRig } from '../avat
 import { PROXY_FILE, REFERENCE_FILE, type ClipAvatarData } from '../avatars/prepare';
 import type { Point } from '../avatars/faces';
 import { perScene } from './compose';
-import { layoutPhoto, type TalkingPhotoInput, type TalkingPhotoOutput } from './talkingPhoto';
+import { WAV2LIP_BATCH, layoutPhoto, melWindowsOf, type TalkingPhotoInput, type TalkingPhotoOutput } from './talkingPhoto';
+import { cropRgb, openWav2Lip, pasteBack, prepareFaceInput } from '../lipsync/wav2lip';
 import type { AvatarFrame } from './stages';
 import type { Stage } from './stage';
 
@@ -129,7 +130,7 @@ function roundedMask(width: number, height: number): RgbImage {
   return { width, height, data };
 }
 
-export interface TalkingClipInput extends Omit<TalkingPhotoInput, 'avatar' | 'wav2lip'> {
+export interface TalkingClipInput extends Omit<TalkingPhotoInput, 'avatar'> {
   avatar: { dir: string; data: ClipAvatarData };
 }
 
@@ -152,10 +153,13 @@ export const talkingClipStage: Stage<TalkingClipInput, Pick<TalkingPhotoOutput, 
   const maskPath = join(workDir, 'clip-mask.png');
   if (layout.card) await encodePng(roundedMask(layout.view.width, layout.view.height), maskPath);
   const fit = `scale=${sw}:${sh}:flags=bicubic,crop=${layout.view.width}:${layout.view.height}:${layout.view.x}:${layout.view.y},format=yuv420p`;
+  const lipSync = input.wav2lip
+    ? await wav2lipClipFrames({ model: input.wav2lip, avatar, reference, frames: poses.length, fps: input.fps, wavPath: input.timeline.wavPath, signal })
+    : undefined;
   report(1);
   return {
     backgrounds,
-    engine: { name: 'warp', provider: 'js-workers' },
+    engine: lipSync ? { name: 'wav2lip', provider: lipSync.provider } : { name: 'warp', provider: 'js-workers' },
     overlay: {
       inputArgs: [
         ...['-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${data.width}x${data.height}`, '-r', String(input.fps), '-i', 'pipe:0'],
@@ -163,29 +167,91 @@ export const talkingClipStage: Stage<TalkingClipInput, Pick<TalkingPhotoOutput, 
       ],
       prepare: (clip, mask) =>
         layout.card ? `[${mask}:v]format=gray,loop=loop=-1:size=1:start=0[mask];[${clip}:v]${fit}[clip];[clip][mask]alphamerge` : `[${clip}:v]${fit}`,
-      feed: async (write) => {
-        const warper = new FrameWarper(reference, rig, region);
-        const frames = pingPongFrames(join(avatar.dir, PROXY_FILE), data, data.frameCount, poses.length, signal);
-        const from = data.reference.points;
-        try {
-          await warper.run(
-            poses,
-            async (patch) => {
-              const next = await frames.next();
-              if (next.done) return;
-              const { index, data: frame } = next.value;
-              pasteMouth(frame, data.width, data.height, patch, region, similarity(from, data.track[index]));
-              await write(frame);
-            },
-            signal,
-          );
-        } finally {
-          await frames.return(undefined);
-          await warper.close();
-        }
-      },
+      feed: lipSync
+        ? (write) => lipSync.feed(write)
+        : async (write) => {
+            const warper = new FrameWarper(reference, rig, region);
+            const frames = pingPongFrames(join(avatar.dir, PROXY_FILE), data, data.frameCount, poses.length, signal);
+            const from = data.reference.points;
+            try {
+              await warper.run(
+                poses,
+                async (patch) => {
+                  const next = await frames.next();
+                  if (next.done) return;
+                  const { index, data: frame } = next.value;
+                  pasteMouth(frame, data.width, data.height, patch, region, similarity(from, data.track[index]));
+                  await write(frame);
+                },
+                signal,
+              );
+            } finally {
+              await frames.return(undefined);
+              await warper.close();
+            }
+          },
       x: perScene(layout.at.map((at) => at.x), input.timeline),
       y: perScene(layout.at.map((at) => at.y), input.timeline),
     },
   };
 };
+
+/**
+ * The neural engine on a clip: each frame's face, found by carrying the reference frame's face box
+ * along the track, goes to the model with the reference face and the speech's mel window, and the
+ * generated lower face is pasted back into that frame.
+ */
+async function wav2lipClipFrames(options: {
+  model: string;
+  avatar: { dir: string; data: ClipAvatarData };
+  reference: RgbImage;
+  frames: number;
+  fps: number;
+  wavPath: string;
+  signal: AbortSignal;
+}) {
+  const { avatar, reference, frames, fps, signal } = options;
+  const { data } = avatar;
+  const model = await openWav2Lip(options.model);
+  const windows = await melWindowsOf(options.wavPath, fps, frames);
+  const refBox = { ...data.reference.face, height: data.reference.face.height + 10 };
+  const refCrop = cropRgb(reference.data, reference.width, reference.height, refBox);
+  const boxIn = (index: number) => {
+    const t = similarity(data.reference.points, data.track[index]);
+    const corners = [
+      [refBox.x, refBox.y],
+      [refBox.x + refBox.width, refBox.y],
+      [refBox.x, refBox.y + refBox.height],
+      [refBox.x + refBox.width, refBox.y + refBox.height],
+    ].map(([x, y]) => [t.a * x - t.b * y + t.tx, t.b * x + t.a * y + t.ty]);
+    const x = Math.min(...corners.map((c) => c[0]));
+    const y = Math.min(...corners.map((c) => c[1]));
+    return { x, y, width: Math.max(...corners.map((c) => c[0])) - x, height: Math.max(...corners.map((c) => c[1])) - y };
+  };
+  return {
+    provider: model.provider,
+    async feed(write: (frame: Uint8Array) => Promise<void>) {
+      const clip = pingPongFrames(join(avatar.dir, PROXY_FILE), data, data.frameCount, frames, signal);
+      try {
+        for (let first = 0; first < frames && !signal.aborted; first += WAV2LIP_BATCH) {
+          const batch: { frame: Uint8Array; box: ReturnType<typeof boxIn> }[] = [];
+          for (let i = first; i < Math.min(frames, first + WAV2LIP_BATCH); i++) {
+            const next = await clip.next();
+            if (next.done) break;
+            batch.push({ frame: next.value.data, box: boxIn(next.value.index) });
+          }
+          const out = await model.infer(
+            batch.map(({ frame, box }, i) => ({ mel: windows[first + i], face: prepareFaceInput(cropRgb(frame, data.width, data.height, box), refCrop) })),
+          );
+          for (const [i, { frame, box }] of batch.entries()) {
+            pasteBack(frame, data.width, data.height, box, out[i]);
+            await write(frame);
+          }
+        }
+      } finally {
+        await clip.return(undefined);
+        await model.release();
+      }
+    },
+  };
+}

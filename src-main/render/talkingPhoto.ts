@@ -269,7 +269,14 @@ export const talkingPhotoStage: Stage<TalkingPhotoInput, TalkingPhotoOutput> = a
 };
 
 /** Frames per inference call: large enough to keep a GPU busy, small enough to stream. */
-const WAV2LIP_BATCH = 32;
+export const WAV2LIP_BATCH = 32;
+
+/** The speech's mel window for each video frame, as Wav2Lip-family models take it. */
+export async function melWindowsOf(wavPath: string, fps: number, frames: number): Promise<Float32Array[]> {
+  const { samples, sampleRate } = decodeWav(await readFile(wavPath));
+  const { mel, frames: melFrames } = melSpectrogram(resampleTo16k(samples, sampleRate));
+  return melWindows(mel, melFrames, fps, frames);
+}
 
 /**
  * The neural engine: each frame's lower face comes from a Wav2Lip-compatible model fed the
@@ -287,9 +294,7 @@ async function wav2lipFrames(options: {
 }) {
   const { work, data, patch, frames, fps, signal } = options;
   const model = await openWav2Lip(options.model);
-  const { samples, sampleRate } = decodeWav(await readFile(options.wavPath));
-  const { mel, frames: melFrames } = melSpectrogram(resampleTo16k(samples, sampleRate));
-  const windows = melWindows(mel, melFrames, fps, frames);
+  const windows = await melWindowsOf(options.wavPath, fps, frames);
   // Wav2Lip's own crop: the detector's box with 10 px more below the chin, in working pixels.
   const s = work.width / data.width;
   const box = { x: data.face.x * s, y: data.face.y * s, width: data.face.width * s, height: (data.face.height + 10) * s };

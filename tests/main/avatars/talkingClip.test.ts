@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -8,6 +8,9 @@ import { openApp, type App } from '../../../src-main/app';
 import { ffmpegPath, ffprobe } from '../../../src-main/media/ffmpeg';
 import { analysePhoto, centroid, mouthOpening } from '../../../src-main/avatars/faces';
 import { PADDING } from '../../../src-main/render/stages';
+import { openDatabase } from '../../../src-main/db/connection';
+import { listEvents } from '../../../src-main/audit/log';
+import { buildWav2LipTestGraph } from '../../support/onnxGraphs';
 import { sharedFile, useSharedModels } from '../../support/shared';
 
 const run = promisify(execFile);
@@ -65,6 +68,21 @@ describe('talking clip', () => {
     expect(Math.max(...speaking)).toBeGreaterThan(silent + 0.08);
     // Well past the clip's own three seconds the face is still there and still talking.
     expect(Math.max(...speaking.slice(-8))).toBeGreaterThan(silent + 0.05);
+  });
+
+  it('a clip renders with a Wav2Lip-compatible model too, recorded as such', async () => {
+    const ready = (await app.avatars.list()).find((a) => a.kind === 'clip' && a.status === 'ready')!;
+    const model = join(home, 'lipsync.onnx');
+    writeFileSync(model, buildWav2LipTestGraph());
+    const out = join(home, 'clip-wav2lip.mp4');
+    const { stderr } = await run(join(root, 'node_modules/.bin/tsx'), [join(root, 'src-main/cli.ts'), '--text', 'Neural lips on a clip.', '--avatar', ready.id, '--lipsync', model, '-o', out], {
+      env: { ...process.env, MOUTHPIECE_HOME: home },
+    }).catch((e: { stderr: string }) => ({ stderr: e.stderr }));
+    expect(existsSync(out), stderr).toBe(true);
+    const db = await openDatabase(join(home, 'mouthpiece.db'));
+    const finished = (await listEvents(db)).filter((e) => e.type === 'render.finished').map((e) => JSON.parse(e.data_json!) as { engine: unknown });
+    await db.destroy();
+    expect(finished.at(-1)!.engine).toEqual({ name: 'wav2lip', provider: 'cpu' });
   });
 
   it('a two-second clip is refused with the limits, and no avatar is left ready', async () => {
