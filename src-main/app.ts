@@ -5,15 +5,18 @@ import { openDatabase, type Db } from './db/connection';
 import { createHandlers, type Handlers } from './ipc';
 import { ffmpegVersion } from './media/ffmpeg';
 import { AvatarLibrary } from './avatars/library';
+import { checkWav2LipModel, WAV2LIP_LICENCE_NOTE } from './lipsync/wav2lip';
 import { RenderQueue } from './render/queue';
+import { VoiceLibrary } from './voices/library';
 import { listTemplates } from './templates/catalogue';
-import { createVideo } from './videos/createVideo';
+import { createVideo, type CreateVideoInput } from './videos/createVideo';
 import { listVideos, toSummary } from './videos/repository';
 
 export interface App {
   db: Db;
   queue: RenderQueue;
   avatars: AvatarLibrary;
+  voices: VoiceLibrary;
   handlers: Handlers;
   onEvent(listener: (name: EventName, payload: unknown) => void): () => void;
   /** Cancels renders in flight and closes the database. */
@@ -35,9 +38,10 @@ export async function openApp({ home }: { home: string }): Promise<App> {
     progress: (p) => emit('avatars:progress', p),
     changed: (a) => emit('avatars:changed', a),
   });
+  const voices = new VoiceLibrary(db, home);
   const handlers = createHandlers({
     'videos:list': async () => (await listVideos(db)).map(toSummary),
-    'videos:create': async (input: { project: unknown } | { text: string; title?: string; avatar?: string }) => {
+    'videos:create': async (input: CreateVideoInput) => {
       const video = toSummary(await createVideo(db, input));
       emit('videos:changed', video);
       return video;
@@ -51,12 +55,21 @@ export async function openApp({ home }: { home: string }): Promise<App> {
     'avatars:rename': ({ avatarId, name }: { avatarId: string; name: string }) => avatars.rename(avatarId, name),
     'avatars:delete': ({ avatarId }: { avatarId: string }) => avatars.delete(avatarId),
     'avatars:preview': ({ avatarId }: { avatarId: string }) => avatars.preview(avatarId),
+    'voices:list': () => voices.list(),
+    'voices:import': ({ path }: { path: string }) => voices.import(path),
+    'voices:delete': ({ voiceId }: { voiceId: string }) => voices.delete(voiceId),
+    'voices:preview': ({ voiceId, text }: { voiceId: string; text?: string }) => voices.preview(voiceId, text),
+    'lipsync:check': async ({ path }: { path: string }) => {
+      await checkWav2LipModel(path);
+      return { path, licence: WAV2LIP_LICENCE_NOTE };
+    },
     'app:info': async () => ({ version: APP_VERSION, dataDir: home, ffmpeg: await ffmpegVersion() }),
   });
   return {
     db,
     queue,
     avatars,
+    voices,
     handlers,
     onEvent(listener) {
       listeners.add(listener);

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { dirname, extname, isAbsolute, resolve } from 'node:path';
+import { basename, dirname, extname, isAbsolute, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AppError, ErrorCode, errorCode, toErrorData } from '../src-shared/errors';
 import { FORMATS, QUALITIES, type ProjectInput } from '../src-shared/project';
@@ -11,7 +11,7 @@ import { checkOutputPath } from './render/queue';
 import { checkProject } from './render/renderProject';
 import { listTemplates } from './templates/catalogue';
 import { createVideo, parseProject, projectFromText } from './videos/createVideo';
-import { listEspeakVoices } from './voices/espeak';
+import { resolveVoice } from './voices/catalogue';
 
 const USAGE = `Usage: npm run render -- [project.json] [options]
 
@@ -21,7 +21,12 @@ const USAGE = `Usage: npm run render -- [project.json] [options]
                        face to prepare and use (default: presenter, the built-in one)
   --lipsync ENGINE     how a photo's mouth moves: warp (default) or the path of a
                        Wav2Lip-compatible .onnx model you have (its licence applies)
-  --voice ID           voice, e.g. espeak:en-us (see --list-voices)
+  --voice ID|FILE      voice: an id, e.g. espeak:en-us (see --list-voices), or the path of a
+                       Piper voice's .onnx (its .onnx.json beside it)
+  --speed N            speaking pace, 0.5 to 2 (default 1)
+  --audio FILE         your own recording (WAV, MP3, OGG, M4A) speaks instead of a voice;
+                       --text is then its transcript, for captions
+  Scripts may contain [pause 1s] or [pause 500ms].
   --template ID        template (see --list-templates)
   --quality Q          ${QUALITIES.join(', ')}
   --format F           ${FORMATS.join(', ')} (default: the template's)
@@ -53,11 +58,12 @@ async function loadProject(file: string): Promise<ProjectInput> {
   } catch (error) {
     throw new AppError(ErrorCode.BadInput, `${file}: not valid JSON (${(error as Error).message}); fix it or start from resources/examples/welcome.json`);
   }
-  // Image backgrounds are relative to the project file, like every path in it.
+  // Image backgrounds and recordings are relative to the project file, like every path in it.
   for (const scene of json.scenes ?? []) {
     if (scene?.background?.type === 'image' && !isAbsolute(scene.background.path)) {
       scene.background.path = resolve(dirname(file), scene.background.path);
     }
+    if (scene?.audio?.path && !isAbsolute(scene.audio.path)) scene.audio.path = resolve(dirname(file), scene.audio.path);
   }
   return json;
 }
@@ -72,6 +78,8 @@ async function main(argv: string[]): Promise<number> {
         text: { type: 'string' },
         avatar: { type: 'string' },
         lipsync: { type: 'string' },
+        audio: { type: 'string' },
+        speed: { type: 'string' },
         voice: { type: 'string' },
         template: { type: 'string' },
         quality: { type: 'string' },
@@ -101,21 +109,39 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (values['list-voices']) {
-    for (const v of await listEspeakVoices()) console.log(`espeak:${v.id.padEnd(14)} ${v.language.padEnd(8)} espeak-ng  ${v.name}`);
+    const app = await openApp({ home: defaultHome() });
+    try {
+      for (const v of await app.voices.list()) console.log(`${v.id.padEnd(22)} ${v.language.padEnd(8)} ${v.engine.padEnd(7)} ${v.name}`);
+    } finally {
+      await app.close();
+    }
     return 0;
   }
   if (positionals.length > 1) throw new UsageError(`expected at most one project file, got ${positionals.length}`);
-  if (positionals.length === 1 && values.text !== undefined) throw new UsageError('give either a project file or --text, not both');
-  if (positionals.length === 0 && values.text === undefined) throw new UsageError('give a project file or --text "what to say"');
-
-  const base = positionals.length ? await loadProject(positionals[0]) : projectFromText(values.text ?? '');
-  if (values.text !== undefined && !values.text.trim()) {
+  if (positionals.length === 1 && (values.text !== undefined || values.audio !== undefined)) {
+    throw new UsageError('give either a project file or --text/--audio, not both');
+  }
+  if (positionals.length === 0 && values.text === undefined && values.audio === undefined) {
+    throw new UsageError('give a project file, --text "what to say" or --audio recording.wav');
+  }
+  if (values.text !== undefined && !values.text.trim() && values.audio === undefined) {
     throw new AppError(ErrorCode.BadInput, '--text: the script is empty; write what the presenter should say');
   }
-  const overrides = Object.fromEntries(
+  const base: ProjectInput = positionals.length
+    ? await loadProject(positionals[0])
+    : values.audio !== undefined
+      ? // The recording speaks; --text, when given, is its transcript for captions.
+        { title: basename(values.audio).replace(/\.[^.]+$/, ''), scenes: [{ text: values.text ?? '', audio: { path: resolve(values.audio) } }] }
+      : projectFromText(values.text ?? '');
+  const overrides: Partial<ProjectInput> = Object.fromEntries(
     (['avatar', 'voice', 'template', 'quality', 'format'] as const).filter((k) => values[k] !== undefined).map((k) => [k, values[k]]),
   );
   if (values.lipsync !== undefined) overrides.lipSync = values.lipsync === 'warp' ? 'warp' : resolve(values.lipsync);
+  if (values.speed !== undefined) {
+    const speed = Number(values.speed);
+    if (!Number.isFinite(speed)) throw new AppError(ErrorCode.BadInput, `--speed ${values.speed}: give a number, e.g. 1.2 for 20% faster`);
+    overrides.speed = speed;
+  }
   const project = parseProject({ ...base, ...overrides }, positionals[0] ?? 'script');
   const json = values.json === true;
   const slug = project.title.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 40) || 'video';
@@ -132,7 +158,7 @@ async function main(argv: string[]): Promise<number> {
       });
       project.avatar = avatar.id;
     }
-    await checkProject(project, (id) => resolveAvatar(app.db, id));
+    await checkProject(project, (id) => resolveAvatar(app.db, id), (id) => resolveVoice(id, app.db));
   } catch (error) {
     await app.close();
     throw error;

@@ -2,8 +2,10 @@ import { z } from 'zod';
 import { projectSchema } from './project';
 import type { AvatarProgress, AvatarSummary } from './avatar';
 import type { RenderProgress, VideoSummary } from './video';
+import { VOICE_ID_PATTERN, type VoiceSummary } from './voice';
 
 const id = z.string().regex(/^[0-9a-f-]{8,64}$/, 'an id');
+const voiceId = z.string().regex(VOICE_ID_PATTERN, 'a voice id like espeak:en-us');
 
 /**
  * The one IPC contract between the renderer and main. Each channel is `feature:verb`, with a zod
@@ -17,7 +19,16 @@ export const channels = {
   'videos:create': {
     input: z.union([
       z.object({ project: projectSchema }).strict(),
-      z.object({ text: z.string().max(100_000), title: z.string().max(200).optional(), avatar: z.string().min(1).max(100).optional() }).strict(),
+      z
+        .object({
+          text: z.string().max(100_000),
+          title: z.string().max(200).optional(),
+          avatar: z.string().min(1).max(100).optional(),
+          voice: z.string().min(1).max(4096).optional(),
+          speed: z.number().min(0.5).max(2).optional(),
+          lipSync: z.string().min(1).max(4096).optional(),
+        })
+        .strict(),
     ]),
     output: {} as VideoSummary,
   },
@@ -47,6 +58,19 @@ export const channels = {
   'avatars:delete': { input: z.object({ avatarId: id }).strict(), output: {} as { avatarId: string } },
   /** The preview clip (the avatar saying a sample line) as a data: URL of an MP4. */
   'avatars:preview': { input: z.object({ avatarId: id }).strict(), output: {} as { url: string } },
+  /** Every voice: espeak-ng's built-in ones (every language it has) and imported Piper voices. */
+  'voices:list': { input: z.object({}).strict(), output: {} as VoiceSummary[] },
+  /** Import a Piper voice: the path of its .onnx, with its .onnx.json beside it. */
+  'voices:import': { input: z.object({ path: z.string().min(1).max(4096) }).strict(), output: {} as VoiceSummary },
+  /** Delete an imported voice (its copied files); built-in voices cannot be deleted. */
+  'voices:delete': { input: z.object({ voiceId }).strict(), output: {} as { voiceId: string } },
+  /** A short sample of the voice speaking (the given text or a sentence in its language), as a data: URL of a WAV. */
+  'voices:preview': { input: z.object({ voiceId, text: z.string().trim().min(1).max(500).optional() }).strict(), output: {} as { url: string } },
+  /**
+   * Check a Wav2Lip-compatible model the user picked for lip sync: resolves with the licence note
+   * to show beside it, or refuses (naming the file) when it is not such a model.
+   */
+  'lipsync:check': { input: z.object({ path: z.string().min(1).max(4096) }).strict(), output: {} as { path: string; licence: string } },
   /** Version and environment, for the About box. */
   'app:info': {
     input: z.object({}).strict(),

@@ -20,14 +20,30 @@ export const backgroundSchema = z.discriminatedUnion('type', [
 ]);
 export type Background = z.infer<typeof backgroundSchema>;
 
-export const sceneSchema = z.object({
-  text: z
-    .string()
-    .transform((s) => s.trim())
-    .pipe(z.string().min(1, 'a scene needs some text to speak')),
-  background: backgroundSchema.optional(),
-  avatarLayout: z.enum(AVATAR_LAYOUTS).optional(),
-});
+/** Slowest and fastest speaking pace, relative to the voice's own. */
+export const SPEED_RANGE = [0.5, 2] as const;
+const speed = z.number().min(SPEED_RANGE[0]).max(SPEED_RANGE[1]);
+
+export const sceneSchema = z
+  .object({
+    /** What is said; `[pause 1s]` inserts silence. With `audio`, the transcript (optional). */
+    text: z.string().transform((s) => s.trim()),
+    background: backgroundSchema.optional(),
+    avatarLayout: z.enum(AVATAR_LAYOUTS).optional(),
+    /** This scene's voice, instead of the project's. */
+    voice: z.string().min(1).optional(),
+    /** This scene's pace, instead of the project's. */
+    speed: speed.optional(),
+    /** The user's own recording speaks this scene instead of a voice. */
+    audio: z
+      .object({
+        path: z.string().min(1),
+        /** Trim leading and trailing silence. */
+        trim: z.boolean().default(true),
+      })
+      .optional(),
+  })
+  .refine((scene) => scene.text.length > 0 || scene.audio, { message: 'a scene needs some text to speak (or a recording)', path: ['text'] });
 export type Scene = z.infer<typeof sceneSchema>;
 
 export const projectSchema = z
@@ -46,6 +62,8 @@ export const projectSchema = z
      * own mouth and ignores this.
      */
     lipSync: z.string().min(1).default('warp'),
+    /** Speaking pace relative to the voice's own, 0.5 to 2. */
+    speed: speed.default(1),
     scenes: z.array(sceneSchema).min(1, 'a project needs at least one scene').max(MAX_SCENES),
   })
   .superRefine((project, ctx) => {

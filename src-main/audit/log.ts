@@ -12,7 +12,9 @@ export type DomainEvent =
   | 'avatar.failed'
   | 'avatar.cancelled'
   | 'avatar.renamed'
-  | 'avatar.deleted';
+  | 'avatar.deleted'
+  | 'voice.imported'
+  | 'voice.deleted';
 
 export async function recordEvent(db: Db, type: DomainEvent, subjectId: string | null, data?: unknown): Promise<void> {
   await db

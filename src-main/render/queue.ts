@@ -7,6 +7,7 @@ import { recordEvent } from '../audit/log';
 import type { Db } from '../db/connection';
 import { changeStatus, findVideo, toSummary } from '../videos/repository';
 import { resolveAvatar } from '../avatars/library';
+import { resolveVoice } from '../voices/catalogue';
 import { renderProject } from './renderProject';
 
 /** Refuse an output path we could not write, before any work is done. */
@@ -116,6 +117,7 @@ export class RenderQueue {
         cacheDir: join(this.home, 'cache'),
         signal: controller.signal,
         lookupAvatar: (id) => resolveAvatar(this.db, id),
+        lookupVoice: (id) => resolveVoice(id, this.db),
         onProgress: (p) => {
           const now = Date.now();
           if (p.stage === lastStage && now - lastWrite < PROGRESS_INTERVAL_MS && p.stageProgress < 1) return;

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { BUILTIN_AVATAR_ID } from '../../src-shared/avatar';
@@ -5,8 +6,9 @@ import { AppError, ErrorCode } from '../../src-shared/errors';
 import { frameSize, type Project } from '../../src-shared/project';
 import type { Template } from '../../src-shared/template';
 import { checkWav2LipModel } from '../lipsync/wav2lip';
+import { ffprobe } from '../media/ffmpeg';
 import { findTemplate } from '../templates/catalogue';
-import { resolveVoice } from '../voices/catalogue';
+import { resolveVoice, type VoiceRef } from '../voices/catalogue';
 import type { ClipAvatarData, PhotoAvatarData } from '../avatars/prepare';
 import { talkingClipStage } from './talkingClip';
 import { composeStage, presenterOverlay, type AvatarOverlay, type Placement } from './compose';
@@ -27,6 +29,8 @@ export interface RenderRequest {
   signal: AbortSignal;
   onProgress: (progress: StageProgress) => void;
   lookupAvatar?: AvatarLookup;
+  /** Finds a voice by id (the library knows imported Piper voices). */
+  lookupVoice?: (id: string) => Promise<VoiceRef>;
 }
 
 export interface RenderResult {
@@ -52,19 +56,36 @@ const builtinOnly: AvatarLookup = async (id) => {
 };
 
 /** Everything that can be refused before any work starts, so bad input costs nothing. */
-export async function checkProject(project: Project, lookupAvatar: AvatarLookup = builtinOnly) {
+export async function checkProject(
+  project: Project,
+  lookupAvatar: AvatarLookup = builtinOnly,
+  lookupVoice: (id: string) => Promise<VoiceRef> = (id) => resolveVoice(id),
+) {
   const template = findTemplate(project.template);
   const avatar = await lookupAvatar(project.avatar);
-  const voice = await resolveVoice(project.voice);
-  let wav2lip: string | undefined;
-  if (project.lipSync !== 'warp' && avatar.kind === 'clip') {
-    throw new AppError(ErrorCode.BadInput, `lipSync: clip avatars use the landmark warp only in this version; set it to "warp" or use a photo avatar`);
+  const voices = new Map<string, VoiceRef>();
+  for (const id of new Set([project.voice, ...project.scenes.map((scene) => scene.voice ?? project.voice)])) {
+    voices.set(id, await lookupVoice(id));
   }
-  if (project.lipSync !== 'warp' && avatar.kind === 'photo') {
+  for (const [index, scene] of project.scenes.entries()) {
+    if (!scene.audio) continue;
+    if (!existsSync(scene.audio.path)) {
+      throw new AppError(ErrorCode.BadInput, `scenes.${index}.audio: ${scene.audio.path} does not exist; check the path of the recording`);
+    }
+    const probe = await ffprobe(scene.audio.path).catch(() => undefined);
+    if (!probe?.streams.some((stream) => stream.codec_type === 'audio')) {
+      throw new AppError(
+        ErrorCode.BadInput,
+        `scenes.${index}.audio: ${basename(scene.audio.path)}: not an audio file we can read, or it is damaged; use WAV, MP3, OGG or M4A`,
+      );
+    }
+  }
+  let wav2lip: string | undefined;
+  if (project.lipSync !== 'warp' && avatar.kind !== 'builtin') {
     wav2lip = resolve(project.lipSync);
     await checkWav2LipModel(wav2lip);
   }
-  return { template, voice, avatar, wav2lip };
+  return { template, voices, avatar, wav2lip };
 }
 
 function placePresenter(template: Template, project: Project, size: { width: number; height: number }, spriteWidth: number, spriteHeight: number): Placement {
@@ -80,13 +101,13 @@ function placePresenter(template: Template, project: Project, size: { width: num
 /** The whole pipeline: speech -> mouth track -> avatar frames -> compose and encode. */
 export async function renderProject(request: RenderRequest): Promise<RenderResult> {
   const { project, workDir, signal } = request;
-  const { template, voice, avatar, wav2lip } = await checkProject(project, request.lookupAvatar);
+  const { template, voices, avatar, wav2lip } = await checkProject(project, request.lookupAvatar, request.lookupVoice);
   const size = frameSize(project.format ?? template.format, project.quality);
   const runner = new StageRunner(signal, request.onProgress);
   await mkdir(workDir, { recursive: true });
   const partial = join(dirname(request.outputPath), `.${basename(request.outputPath)}.partial`);
   try {
-    const timeline = await runner.run('speech', speechStage, { project, voice, workDir });
+    const timeline = await runner.run('speech', speechStage, { project, voices, workDir });
     const frames = await runner.run('mouth', mouthStage, { timeline, fps: FPS });
     let backgrounds = project.scenes.map((scene) => scene.background ?? template.background);
     let overlay: AvatarOverlay;
@@ -97,7 +118,7 @@ export async function renderProject(request: RenderRequest): Promise<RenderResul
       overlay = photo.overlay;
       engine = photo.engine;
     } else if (avatar.kind === 'clip') {
-      const clip = await runner.run('avatar', talkingClipStage, { avatar, frames, fps: FPS, project, template, timeline, size, workDir });
+      const clip = await runner.run('avatar', talkingClipStage, { avatar, wav2lip, frames, fps: FPS, project, template, timeline, size, workDir });
       backgrounds = clip.backgrounds;
       overlay = clip.overlay;
       engine = clip.engine;

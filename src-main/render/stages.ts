@@ -1,9 +1,11 @@
 import { writeFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Project } from '../../src-shared/project';
+import type { Project, Scene } from '../../src-shared/project';
 import type { Viseme } from '../../src-shared/visemes';
 import { encodeWav } from '../voices/wav';
-import type { PhonemeTiming, WordTiming } from '../voices/espeak';
+import type { PhonemeTiming, Speech, WordTiming } from '../voices/espeak';
+import { loadRecording } from '../voices/recording';
+import { normalizeText, parseScript } from '../voices/text';
 import { synthesize, type VoiceRef } from '../voices/catalogue';
 import { buildMouthTrack } from './mouthTrack';
 import { renderPresenterSprites, type EyeState, type PresenterSprites } from '../avatars/presenter';
@@ -26,31 +28,86 @@ export async function writeAtomic(path: string, data: string | Uint8Array): Prom
   await rename(`${path}.tmp`, path);
 }
 
-/** Speech: synthesise each scene and lay them on one timeline with padding; WAV out. */
-export const speechStage: Stage<{ project: Project; voice: VoiceRef; workDir: string }, Timeline> = async (
-  { project, voice, workDir },
+/** Speak one scene: its recording, or its text part by part (pauses as silence), normalised for the voice. */
+async function speakScene(scene: Scene, voice: VoiceRef, speed: number, signal: AbortSignal): Promise<Speech> {
+  if (scene.audio) {
+    // Pause markup in a transcript is not spoken: the recording has its own pauses.
+    const transcript = parseScript(scene.text).flatMap((part) => (part.kind === 'speech' ? [part.text] : [])).join(' ');
+    return loadRecording(scene.audio.path, { transcript: transcript || undefined, trim: scene.audio.trim, language: voice.language, signal });
+  }
+  const parts: Speech[] = [];
+  for (const part of parseScript(scene.text)) {
+    if (part.kind === 'pause') {
+      const sampleRate = parts[0]?.sampleRate ?? 22050;
+      parts.push({ sampleRate, samples: new Float32Array(Math.round(part.seconds * sampleRate)), words: [], phonemes: [], duration: part.seconds });
+    } else {
+      parts.push(await synthesize(voice, normalizeText(part.text, voice.language), { signal, speed }));
+    }
+  }
+  return joinSpeech(parts);
+}
+
+/** One utterance from several, back to back (resampling pauses made before the voice's rate was known). */
+function joinSpeech(parts: Speech[]): Speech {
+  const sampleRate = parts.find((p) => p.words.length > 0)?.sampleRate ?? parts[0]?.sampleRate ?? 22050;
+  const total = parts.reduce((n, p) => n + Math.round(p.duration * sampleRate), 0);
+  const samples = new Float32Array(total);
+  const words: WordTiming[] = [];
+  const phonemes: PhonemeTiming[] = [];
+  let at = 0;
+  let offset = 0;
+  for (const part of parts) {
+    if (part.sampleRate === sampleRate) samples.set(part.samples, offset);
+    for (const w of part.words) words.push({ ...w, start: w.start + at, end: w.end + at });
+    for (const p of part.phonemes) phonemes.push({ ...p, start: p.start + at, end: p.end + at });
+    offset += Math.round(part.duration * sampleRate);
+    at = offset / sampleRate;
+  }
+  return { sampleRate, samples, words, phonemes, duration: total / sampleRate };
+}
+
+/** Linear resampling, for scenes whose voices or recordings differ in sample rate. */
+function resample(samples: Float32Array, from: number, to: number): Float32Array {
+  if (from === to) return samples;
+  const out = new Float32Array(Math.round((samples.length * to) / from));
+  const step = from / to;
+  for (let i = 0; i < out.length; i++) {
+    const x = i * step;
+    const i0 = Math.floor(x);
+    const f = x - i0;
+    out[i] = (samples[i0] ?? 0) * (1 - f) + (samples[i0 + 1] ?? samples[i0] ?? 0) * f;
+  }
+  return out;
+}
+
+/** Speech: each scene spoken by its voice (or its recording), laid on one timeline with padding; WAV out. */
+export const speechStage: Stage<{ project: Project; voices: Map<string, VoiceRef>; workDir: string }, Timeline> = async (
+  { project, voices, workDir },
   { signal, report },
 ) => {
-  const parts: Float32Array[] = [];
-  let sampleRate = 0;
+  const spoken: Speech[] = [];
+  for (const [index, scene] of project.scenes.entries()) {
+    spoken.push(await speakScene(scene, voices.get(scene.voice ?? project.voice)!, scene.speed ?? project.speed, signal));
+    report((index + 1) / project.scenes.length);
+  }
+  const sampleRate = Math.max(...spoken.map((s) => s.sampleRate));
   let cursor = PADDING.lead;
   const words: WordTiming[] = [];
   const phonemes: PhonemeTiming[] = [];
   const scenes: Timeline['scenes'] = [];
-  for (const [index, scene] of project.scenes.entries()) {
-    const speech = await synthesize(voice, scene.text, signal);
-    sampleRate = speech.sampleRate;
+  for (const [index, speech] of spoken.entries()) {
     if (index > 0) cursor += PADDING.between;
-    parts.push(speech.samples);
     for (const w of speech.words) words.push({ ...w, start: w.start + cursor, end: w.end + cursor });
     for (const p of speech.phonemes) phonemes.push({ ...p, start: p.start + cursor, end: p.end + cursor });
     scenes.push({ start: cursor, end: cursor + speech.duration });
     cursor += speech.duration;
-    report((index + 1) / project.scenes.length);
   }
   const duration = cursor + PADDING.tail;
   const samples = new Float32Array(Math.round(duration * sampleRate));
-  for (const [index, part] of parts.entries()) samples.set(part, Math.round(scenes[index].start * sampleRate));
+  for (const [index, speech] of spoken.entries()) {
+    const part = resample(speech.samples, speech.sampleRate, sampleRate);
+    samples.set(part.subarray(0, samples.length - Math.round(scenes[index].start * sampleRate)), Math.round(scenes[index].start * sampleRate));
+  }
   const wavPath = join(workDir, 'speech.wav');
   await writeAtomic(wavPath, encodeWav(samples, sampleRate));
   return { duration: samples.length / sampleRate, wavPath, words, phonemes, scenes };

@@ -14,6 +14,10 @@ export function projectFromText(text: string, overrides: Partial<ProjectInput> =
   return { title: firstWords.slice(0, 60) || 'Untitled video', ...overrides, scenes };
 }
 
+function withoutEmpty<T extends object>(fields: T): Partial<T> {
+  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined && v !== '')) as Partial<T>;
+}
+
 /** Validate a project and name every bad field; the result is ready to store or render. */
 export function parseProject(input: unknown, source = 'project'): Project {
   const parsed = projectSchema.safeParse(input);
@@ -21,13 +25,18 @@ export function parseProject(input: unknown, source = 'project'): Project {
   return parsed.data;
 }
 
-export async function createVideo(db: Db, input: { project: unknown } | { text: string; title?: string; avatar?: string }) {
+/** A project, or a plain script with the choices the editor offers beside it. */
+export type CreateVideoInput =
+  | { project: unknown }
+  | { text: string; title?: string; avatar?: string; voice?: string; speed?: number; lipSync?: string };
+
+export async function createVideo(db: Db, input: CreateVideoInput) {
   if ('text' in input && !input.text.trim()) {
     throw new AppError(ErrorCode.BadInput, 'script: the text is empty; write what the presenter should say');
   }
   const project =
     'text' in input
-      ? parseProject(projectFromText(input.text, { ...(input.title ? { title: input.title } : {}), ...(input.avatar ? { avatar: input.avatar } : {}) }), 'script')
+      ? parseProject(projectFromText(input.text, withoutEmpty({ title: input.title, avatar: input.avatar, voice: input.voice, speed: input.speed, lipSync: input.lipSync })), 'script')
       : parseProject(input.project);
   return insertVideo(db, project);
 }

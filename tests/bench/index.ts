@@ -14,6 +14,8 @@ import { speechStage } from '../../src-main/render/stages';
 import { resolveVoice } from '../../src-main/voices/catalogue';
 import { BENCH_SCRIPT } from './script';
 import { benchTalkingPhoto } from './talkingPhoto';
+import { benchVoices } from './voices';
+import { benchWordTiming } from './wordTiming';
 
 
 async function main() {
@@ -30,8 +32,8 @@ async function main() {
   const ours = (performance.now() - started) / 1000;
 
   // The floor: the same speech, a still image of the same size, the same encoder settings.
-  const voice = await resolveVoice(project.voice);
-  const timeline = await speechStage({ project, voice, workDir: dir }, { signal: controller.signal, report: () => {} });
+  const voices = new Map([[project.voice, await resolveVoice(project.voice)]]);
+  const timeline = await speechStage({ project, voices, workDir: dir }, { signal: controller.signal, report: () => {} });
   await runFfmpeg({ args: ['-f', 'lavfi', '-i', 'color=c=0x1e3a5f:s=1280x720', '-frames:v', '1', join(dir, 'still.png')] });
   const floorStart = performance.now();
   await runFfmpeg({
@@ -47,6 +49,10 @@ async function main() {
   console.log(`  ratio to floor       ${(ours / floor).toFixed(2)}x (target <= 1.5x)`);
   console.log();
   await benchTalkingPhoto();
+  console.log();
+  await benchVoices();
+  console.log();
+  await benchWordTiming();
 }
 
 main().catch((error) => {

@@ -72,9 +72,9 @@ export async function benchTalkingPhoto(): Promise<void> {
       // The avatar stage alone: its setup, then every frame warped with nothing waiting on ffmpeg.
       const workDir = join(home, 'work', `${avatar.id}-alone`);
       await mkdir(workDir, { recursive: true });
-      const { template, voice, avatar: resolved } = await checkProject(project, lookupAvatar);
+      const { template, voices, avatar: resolved } = await checkProject(project, lookupAvatar);
       const context = { signal, report: () => {} };
-      const timeline = await speechStage({ project, voice, workDir }, context);
+      const timeline = await speechStage({ project, voices, workDir }, context);
       const frames = await mouthStage({ timeline, fps: FPS }, context);
       const size = frameSize(project.format ?? template.format, project.quality);
       let t = performance.now();

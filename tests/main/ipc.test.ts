@@ -45,6 +45,11 @@ function handlersRecordingCalls() {
     'avatars:rename': record('avatars:rename', {} as never),
     'avatars:delete': record('avatars:delete', { avatarId: 'x' }),
     'avatars:preview': record('avatars:preview', { url: 'data:' }),
+    'voices:list': record('voices:list', []),
+    'voices:import': record('voices:import', {} as never),
+    'voices:delete': record('voices:delete', { voiceId: 'piper:x' }),
+    'voices:preview': record('voices:preview', { url: 'data:' }),
+    'lipsync:check': record('lipsync:check', { path: '/m.onnx', licence: 'x' }),
     'app:info': record('app:info', { version: '0.1.0', dataDir: '/tmp/mouthpiece', ffmpeg: 'ffmpeg' }),
   });
   return { handlers, calls };
@@ -170,6 +175,7 @@ describe('registerIpc', () => {
       [
         'app:info', 'render:cancel', 'render:start', 'templates:list', 'videos:create', 'videos:list',
         'avatars:list', 'avatars:import', 'avatars:cancel', 'avatars:rename', 'avatars:delete', 'avatars:preview',
+        'voices:list', 'voices:import', 'voices:delete', 'voices:preview', 'lipsync:check',
       ].sort(),
     );
   });
