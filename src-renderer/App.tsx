@@ -2,6 +2,7 @@ import { useEffect, useState } from 'react';
 import { Avatars } from './features/avatars/Avatars';
 import { Compose } from './features/compose/Compose';
 import { Library } from './features/library/Library';
+import { Voices } from './features/voices/Voices';
 import { connectStore } from './store';
 
 function Logo() {
@@ -13,11 +14,12 @@ function Logo() {
   );
 }
 
-type Screen = 'videos' | 'avatars';
+type Screen = 'videos' | 'avatars' | 'voices';
 
 const SCREENS: { id: Screen; label: string }[] = [
   { id: 'videos', label: 'Videos' },
   { id: 'avatars', label: 'Avatars' },
+  { id: 'voices', label: 'Voices' },
 ];
 
 export function App() {
@@ -46,8 +48,8 @@ export function App() {
         </nav>
         <p className="topbar__tagline">Turn a script into a talking-presenter video, on your own machine.</p>
       </header>
-      {/* Hidden rather than unmounted, so a script being written survives a visit to the Avatars
-          screen; the Avatars screen unmounts, so a preview playing there stops when it is left. */}
+      {/* Hidden rather than unmounted, so a script being written survives a visit to another screen;
+          the Avatars and Voices screens unmount, so a preview playing there stops when it is left. */}
       <main className="workspace" hidden={screen !== 'videos'}>
         <Compose />
         <Library />
@@ -55,6 +57,11 @@ export function App() {
       {screen === 'avatars' && (
         <main className="workspace workspace--single">
           <Avatars />
+        </main>
+      )}
+      {screen === 'voices' && (
+        <main className="workspace workspace--single">
+          <Voices />
         </main>
       )}
     </div>

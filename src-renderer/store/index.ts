@@ -2,23 +2,27 @@ import { create } from 'zustand';
 import { invoke, on } from '../api';
 import { createAvatarsSlice, type AvatarsSlice } from './avatars';
 import { createVideosSlice, type VideosSlice } from './videos';
+import { createVoicesSlice, type VoicesSlice } from './voices';
 
-export type Store = VideosSlice & AvatarsSlice;
+export type Store = VideosSlice & AvatarsSlice & VoicesSlice;
 
 export const useStore = create<Store>()((...args) => ({
   ...createVideosSlice(...args),
   ...createAvatarsSlice(...args),
+  ...createVoicesSlice(...args),
 }));
 
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 /**
- * Keep the store in step with main: listen first, then load the library and the avatars, so no
- * change made while a list is on its way is missed. Returns the function that stops listening.
+ * Keep the store in step with main: listen first, then load the library, the avatars and the
+ * voices, so no change made while a list is on its way is missed (voices change only through this
+ * page, so they have no events). Returns the function that stops listening.
  */
 export function connectStore(): () => void {
   const { receiveVideo, receiveVideos, receiveProgress, failLibrary } = useStore.getState();
   const { receiveAvatar, receiveAvatars, receiveAvatarProgress, failAvatars } = useStore.getState();
+  const { receiveVoices, failVoices } = useStore.getState();
   const stops = [
     on('videos:changed', receiveVideo),
     on('render:progress', receiveProgress),
@@ -27,5 +31,6 @@ export function connectStore(): () => void {
   ];
   invoke('videos:list', {}).then(receiveVideos, (error: unknown) => failLibrary(messageOf(error)));
   invoke('avatars:list', {}).then(receiveAvatars, (error: unknown) => failAvatars(messageOf(error)));
+  invoke('voices:list', {}).then(receiveVoices, (error: unknown) => failVoices(messageOf(error)));
   return () => stops.forEach((stop) => stop());
 }

@@ -33,6 +33,16 @@ const CONTENT_TYPES: Record<string, string> = {
 const MAX_BODY_BYTES = 1024 * 1024;
 const MAX_UPLOAD_BYTES = 512 * 1024 * 1024;
 
+export interface HarnessOptions {
+  /**
+   * Folders the test's files are picked from, standing in for the user's disk: a picked or dropped
+   * file with the name and bytes of one in these folders gets that file's real path, as Electron's
+   * webUtils.getPathForFile gives, so what lies beside it (a Piper voice's .onnx.json) is there
+   * too. Any other file is written under `uploads`.
+   */
+  localFolders?: string[];
+}
+
 export interface Harness {
   /** The page's address, http://127.0.0.1:PORT/ */
   url: string;
@@ -49,9 +59,10 @@ export interface Harness {
  * Serve the built page and stand in for Electron's IPC over HTTP: POST /invoke/{channel} calls the
  * real handler, and /events streams the real app's events as Server-Sent Events. Everything behind
  * the preload is the code the desktop app runs. POST /upload?name= stands in for the disk a picked
- * or dropped file lives on: it writes the bytes under `uploads` and answers their path.
+ * or dropped file lives on: it answers the file's path in `options.localFolders`, or writes the
+ * bytes under `uploads` and answers their path.
  */
-export async function startHarness(): Promise<Harness> {
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   if (!existsSync(join(RENDERER_DIR, 'index.html'))) {
     throw new Error(`${RENDERER_DIR}/index.html is missing: run \`npm run build\` before the e2e tests`);
   }
@@ -92,7 +103,9 @@ export async function startHarness(): Promise<Harness> {
       await mkdir(folder);
       const path = join(folder, name);
       await pipeline(request, createWriteStream(path));
-      response.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' }).end(path);
+      const original = await findOriginal(options.localFolders ?? [], path);
+      if (original) await rm(folder, { recursive: true });
+      response.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' }).end(original ?? path);
       return;
     }
     if (request.method === 'GET' && url.pathname === '/events') {
@@ -125,6 +138,17 @@ export async function startHarness(): Promise<Harness> {
       await rm(uploads, { recursive: true, force: true });
     },
   };
+}
+
+/** The file in `folders` with the name and bytes of `upload`, if there is one. */
+async function findOriginal(folders: string[], upload: string): Promise<string | undefined> {
+  const candidates = folders.map((folder) => join(folder, basename(upload))).filter((path) => existsSync(path));
+  if (candidates.length === 0) return undefined;
+  const bytes = await readFile(upload);
+  for (const candidate of candidates) {
+    if (bytes.equals(await readFile(candidate))) return candidate;
+  }
+  return undefined;
 }
 
 async function serveFile(pathname: string, response: ServerResponse): Promise<void> {

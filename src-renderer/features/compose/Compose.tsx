@@ -1,38 +1,172 @@
-import { useMemo, useState, type FormEvent, type KeyboardEvent } from 'react';
-import { invoke } from '../../api';
+import { useMemo, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
+import { invoke, pathForFile } from '../../api';
 import { useStore } from '../../store';
 import { choosableAvatars } from '../../store/avatars';
-import { BUILTIN_AVATAR_ID } from '../../../src-shared/avatar';
+import { availableVoice, DEFAULT_VOICE_ID } from '../../store/voices';
+import { rememberedVoice, rememberVoice, VoicePicker } from '../voices/VoicePicker';
+import { BUILTIN_AVATAR_ID, type LipSyncEngine } from '../../../src-shared/avatar';
+import { SPEED_RANGE } from '../../../src-shared/project';
 
-// Roughly how fast the built-in voices speak, for the length hint under the script.
+// Roughly how fast the built-in voices speak at speed 1, for the length hint under the script.
 const WORDS_PER_MINUTE = 150;
 
-function lengthHint(text: string): string {
-  const words = text.trim() ? text.trim().split(/\s+/).length : 0;
+// The pause markup main reads as silence (src-main/voices/text.ts): [pause] is half a second,
+// [pause 500ms] and [pause 1.5s] say how long. Main refuses malformed markup; this only estimates.
+const PAUSE = /\[\s*pause(?!\p{L})\s*(?:(\d+(?:\.\d+)?)\s*(ms|s|secs?|seconds?))?\s*\]/giu;
+const DEFAULT_PAUSE_SECONDS = 0.5;
+
+function lengthHint(text: string, speed: number): string {
+  let pauses = 0;
+  const spoken = text.replace(PAUSE, (_markup, amount: string | undefined, unit: string | undefined) => {
+    pauses += amount === undefined ? DEFAULT_PAUSE_SECONDS : Number(amount) / (unit?.toLowerCase() === 'ms' ? 1000 : 1);
+    return ' ';
+  });
+  const words = spoken.trim() ? spoken.trim().split(/\s+/).length : 0;
   if (words === 0) return 'Type or paste what the presenter should say.';
-  const seconds = Math.max(1, Math.round((words / WORDS_PER_MINUTE) * 60));
-  const spoken = seconds < 60 ? `${seconds} s` : `${Math.floor(seconds / 60)} min ${seconds % 60} s`;
-  return `${words} ${words === 1 ? 'word' : 'words'} · about ${spoken} of speech`;
+  const seconds = Math.max(1, Math.round(((words / WORDS_PER_MINUTE) * 60) / speed + pauses));
+  const length = seconds < 60 ? `${seconds} s` : `${Math.floor(seconds / 60)} min ${seconds % 60} s`;
+  return `${words} ${words === 1 ? 'word' : 'words'} · about ${length} of speech`;
+}
+
+const formatSpeed = (speed: number) => `${Number(speed.toFixed(2))}×`;
+
+const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+/** A Wav2Lip model main has checked, with the licence note it answered. */
+interface CheckedModel {
+  path: string;
+  name: string;
+  licence: string;
+}
+
+type ModelCheck = { kind: 'none' } | { kind: 'checking'; name: string } | { kind: 'refused'; message: string } | { kind: 'ok'; model: CheckedModel };
+
+/**
+ * How a photo avatar's mouth moves: the built-in landmark warp, or a Wav2Lip-compatible model the
+ * user picks, which main checks (and whose licence note is shown) before a video may use it.
+ */
+function LipSyncChoice({
+  engine,
+  check,
+  onEngine,
+  onCheck,
+}: {
+  engine: LipSyncEngine;
+  check: ModelCheck;
+  onEngine(engine: LipSyncEngine): void;
+  onCheck(check: ModelCheck): void;
+}) {
+  const picker = useRef<HTMLInputElement>(null);
+  // The latest pick; a slow check of an earlier one must not overwrite it.
+  const latest = useRef(0);
+
+  async function checkModel(file: File) {
+    const request = ++latest.current;
+    const path = pathForFile(file);
+    if (!path) {
+      onCheck({ kind: 'refused', message: `${file.name}: not a file on this computer; save it to a folder first, then choose it from there` });
+      return;
+    }
+    onCheck({ kind: 'checking', name: file.name });
+    try {
+      const { licence } = await invoke('lipsync:check', { path });
+      if (request === latest.current) onCheck({ kind: 'ok', model: { path, name: file.name, licence } });
+    } catch (error) {
+      if (request === latest.current) onCheck({ kind: 'refused', message: messageOf(error) });
+    }
+  }
+
+  return (
+    <fieldset className="choice" aria-describedby="lipsync-hint">
+      <legend className="field__label">Lip sync</legend>
+      <label className="choice__option">
+        <input type="radio" name="lipsync" checked={engine === 'warp'} onChange={() => onEngine('warp')} />
+        Landmark warp (built in)
+      </label>
+      <label className="choice__option">
+        <input
+          type="radio"
+          name="lipsync"
+          checked={engine === 'wav2lip'}
+          onChange={() => {
+            onEngine('wav2lip');
+            if (check.kind !== 'ok') picker.current?.click();
+          }}
+        />
+        Wav2Lip model…
+      </label>
+      <input
+        ref={picker}
+        type="file"
+        accept=".onnx"
+        hidden
+        aria-label="Wav2Lip model file"
+        onChange={(event) => {
+          const file = event.target.files?.[0];
+          // Cleared so that choosing the same file again checks it again.
+          event.target.value = '';
+          if (file) void checkModel(file);
+        }}
+      />
+      {engine === 'wav2lip' && (
+        <div className="choice__detail">
+          {check.kind === 'ok' && (
+            <>
+              <p className="choice__model">{check.model.name}</p>
+              <p className="choice__licence">{check.model.licence}</p>
+            </>
+          )}
+          {check.kind === 'checking' && (
+            <p className="choice__status" role="status">
+              <span className="spinner" aria-hidden="true" /> Checking {check.name}…
+            </p>
+          )}
+          {check.kind === 'refused' && (
+            <p className="choice__error" role="alert">
+              {check.message}
+            </p>
+          )}
+          {check.kind === 'none' && <p className="choice__status">Choose the .onnx export of a Wav2Lip or Wav2Lip-GAN model.</p>}
+          <button type="button" className="button button--quiet" disabled={check.kind === 'checking'} onClick={() => picker.current?.click()}>
+            {check.kind === 'ok' ? 'Choose another model…' : 'Choose model…'}
+          </button>
+        </div>
+      )}
+      <p className="field__hint" id="lipsync-hint">
+        Only photo and clip avatars use this; the built-in presenter draws its own mouth.
+      </p>
+    </fieldset>
+  );
 }
 
 /**
- * The project for a script spoken by a chosen avatar. videos:create's plain-text form has no avatar
- * field, so this mirrors what main does with plain text (projectFromText in src-main/videos): each
- * paragraph is a scene, and an untitled video is named after its first words.
+ * A script, spoken by a chosen avatar and voice, becomes a video: videos:create's plain-text form
+ * makes each paragraph a scene, and render:start queues it.
  */
 export function Compose() {
   const receiveVideo = useStore((state) => state.receiveVideo);
   const avatars = useStore((state) => state.avatars);
+  const voices = useStore((state) => state.voices);
+  const voicesLoaded = useStore((state) => state.voicesLoaded);
   const choices = useMemo(() => choosableAvatars(avatars), [avatars]);
   const [chosenAvatar, setChosenAvatar] = useState(BUILTIN_AVATAR_ID);
   // An avatar deleted (or not yet listed) since it was chosen falls back to the built-in presenter.
   const avatar = choices.some((a) => a.id === chosenAvatar) ? chosenAvatar : BUILTIN_AVATAR_ID;
+  const [chosenVoice, setChosenVoice] = useState(() => rememberedVoice() ?? DEFAULT_VOICE_ID);
+  const voice = availableVoice(voices, voicesLoaded, chosenVoice);
+  const [speed, setSpeed] = useState(1);
+  const [lipSync, setLipSync] = useState<LipSyncEngine>('warp');
+  const [modelCheck, setModelCheck] = useState<ModelCheck>({ kind: 'none' });
   const [text, setText] = useState('');
   const [title, setTitle] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
 
   async function render() {
+    if (lipSync === 'wav2lip' && modelCheck.kind !== 'ok') {
+      setError('Choose a Wav2Lip model that passes the check, or set lip sync to the landmark warp.');
+      return;
+    }
     setBusy(true);
     setError(null);
     try {
@@ -41,14 +175,18 @@ export function Compose() {
         text,
         ...(trimmedTitle ? { title: trimmedTitle } : {}),
         ...(avatar !== BUILTIN_AVATAR_ID ? { avatar } : {}),
+        voice,
+        speed,
+        lipSync: lipSync === 'wav2lip' && modelCheck.kind === 'ok' ? modelCheck.model.path : 'warp',
       });
       receiveVideo(video);
       receiveVideo(await invoke('render:start', { videoId: video.id }));
-      // The script now lives in the video; clear the form only once the render is queued.
+      // The script now lives in the video; clear the form only once the render is queued. The
+      // voice, speed and lip sync stay: the next video is likely made the same way.
       setText('');
       setTitle('');
     } catch (failure) {
-      setError(failure instanceof Error ? failure.message : String(failure));
+      setError(messageOf(failure));
     } finally {
       setBusy(false);
     }
@@ -90,13 +228,49 @@ export function Compose() {
             ))}
           </select>
         </label>
+        <VoicePicker
+          value={voice}
+          onChange={(voiceId) => {
+            setChosenVoice(voiceId);
+            rememberVoice(voiceId);
+          }}
+        />
+        <div className="field">
+          <span className="field__label field__label--split">
+            <label htmlFor="compose-speed">Speed</label>
+            <output htmlFor="compose-speed">{formatSpeed(speed)}</output>
+          </span>
+          <input
+            id="compose-speed"
+            type="range"
+            className="range"
+            min={SPEED_RANGE[0]}
+            max={SPEED_RANGE[1]}
+            step={0.05}
+            value={speed}
+            aria-valuetext={formatSpeed(speed)}
+            onChange={(event) => setSpeed(Number(event.target.value))}
+          />
+        </div>
+        <LipSyncChoice
+          engine={lipSync}
+          check={modelCheck}
+          onEngine={(engine) => {
+            setLipSync(engine);
+            setError(null);
+          }}
+          onCheck={(check) => {
+            setModelCheck(check);
+            setError(null);
+          }}
+        />
         <label className="field field--grow">
           <span className="field__label">Script</span>
           <textarea
             value={text}
-            rows={12}
+            rows={10}
             placeholder="Hello! In this short video I will show you…"
-            aria-describedby="compose-hint"
+            aria-describedby="compose-hint compose-pause-hint"
             onChange={(event) => {
               setText(event.target.value);
               setError(null);
@@ -104,9 +278,15 @@ export function Compose() {
             onKeyDown={submitOnCtrlEnter}
           />
         </label>
-        <p className="compose__hint" id="compose-hint">
-          {lengthHint(text)}
-        </p>
+        <div className="compose__hints">
+          <p className="compose__hint" id="compose-hint">
+            {lengthHint(text, speed)}
+          </p>
+          <p className="compose__hint" id="compose-pause-hint">
+            Write <code>[pause 1s]</code> where the presenter should stop for a moment (up to 10 s); each paragraph is
+            a scene.
+          </p>
+        </div>
         {error && (
           <p className="compose__error" id="compose-error" role="alert">
             {error}
