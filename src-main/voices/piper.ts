@@ -4,7 +4,7 @@ import * as ort from 'onnxruntime-node';
 import { AppError, ErrorCode } from '../../src-shared/errors';
 import { createSession } from '../inference/session';
 import { visemeForPhoneme } from '../render/mouthTrack';
-import { listEspeakVoices, phonemizeEspeak, synthesizeEspeak, type PhonemeTiming, type Speech, type WordTiming } from './espeak';
+import { listEspeakVoices, phonemizeEspeak, type PhonemeTiming, type Speech, type WordTiming } from './espeak';
 
 /*
  * Piper (OHF-Voice/piper1-gpl, and rhasspy/piper with piper-phonemize before it), step for step:
@@ -771,9 +771,9 @@ async function speakSentence(
   const samples = normalize(result.audio);
   const duration = samples.length / config.sampleRate;
 
-  // espeak-ng speaks the same sentence from the same phonemes; its timings, moved onto Piper's
-  // audio, time the words (and the phonemes, when the model does not give their durations).
-  const guide = await synthesizeEspeak(sentence.text, { voice: config.espeakVoice, signal: options.signal });
+  // A timing guide from the sentence's own phonemes, moved onto Piper's audio, times the words
+  // (and the phonemes, when the model does not give their durations).
+  const guide = guideFromPhonemes(sentence, config.sampleRate);
   const secondsPerFrame = config.hopLength / config.sampleRate;
   const fromModel = result.durations && modelPhonemeTimings(sentence, encoded, result.durations, secondsPerFrame, duration);
   let warp: (t: number) => number;
@@ -787,6 +787,65 @@ async function speakSentence(
   }
   const words = guide.words.map((w) => ({ ...w, start: warp(w.start), end: warp(w.end) }));
   return { sampleRate: config.sampleRate, samples, words, phonemes, duration };
+}
+
+const VOWEL = /[aeiouyæɑɒɔəɛɜɪʊʌøœɐɘɵɤɯɨʉɚɝ]/;
+/** Typical lengths at an ordinary pace, in seconds; only their proportions matter after the warp. */
+const GUIDE_SECONDS = { vowel: 0.085, consonant: 0.06, comma: 0.2, stop: 0.35 };
+
+/**
+ * A guide to when each phoneme and word of a sentence is said, from its phonemes alone: vowels
+ * longer than consonants, stressed and long ones longer still, pauses at clause marks. Speaking
+ * the sentence with espeak-ng to time it would cost ten times the work around the model.
+ */
+function guideFromPhonemes(sentence: PiperSentence, sampleRate: number): Speech {
+  const phonemes: PhonemeTiming[] = [];
+  const spokenWords: { start: number; end: number }[] = [];
+  let t = 0;
+  let lastUnit = -1;
+  let wordStart: number | undefined;
+  const endWord = () => {
+    if (wordStart !== undefined) spokenWords.push({ start: wordStart, end: t });
+    wordStart = undefined;
+  };
+  for (const p of sentence.phonemes) {
+    if (p.unit >= 0) {
+      if (p.unit === lastUnit) continue;
+      lastUnit = p.unit;
+      const name = sentence.units[p.unit];
+      let length = VOWEL.test(name) ? GUIDE_SECONDS.vowel : GUIDE_SECONDS.consonant;
+      if (name.includes('ː')) length *= 1.6;
+      if (name.includes('ˈ')) length *= 1.25;
+      wordStart ??= t;
+      phonemes.push({ phoneme: name, viseme: visemeForPhoneme(name), start: t, end: t + length });
+      t += length;
+    } else if (p.phoneme === ' ') {
+      endWord();
+    } else if (/[,:;]/.test(p.phoneme)) {
+      endWord();
+      t += GUIDE_SECONDS.comma;
+    } else if (/[.?!]/.test(p.phoneme)) {
+      endWord();
+      t += GUIDE_SECONDS.stop;
+    }
+  }
+  endWord();
+  const written = sentence.text.trim().split(/\s+/).filter(Boolean);
+  let words: WordTiming[];
+  if (written.length === spokenWords.length) {
+    words = written.map((text, i) => ({ text, ...spokenWords[i] }));
+  } else {
+    // Numbers or symbols spoken as several words: share the speech by the written words' lengths.
+    const total = written.reduce((n, w) => n + w.length + 1, 0);
+    const span = { start: phonemes[0]?.start ?? 0, end: phonemes.at(-1)?.end ?? t };
+    let at = 0;
+    words = written.map((text) => {
+      const start = span.start + ((span.end - span.start) * at) / total;
+      at += text.length + 1;
+      return { text, start, end: span.start + ((span.end - span.start) * (at - 1)) / total };
+    });
+  }
+  return { sampleRate, samples: new Float32Array(0), words, phonemes, duration: t };
 }
 
 /** Piper scales each sentence to full range (normalize_audio, on by default in piper1-gpl). */
