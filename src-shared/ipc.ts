@@ -27,6 +27,8 @@ export const channels = {
           voice: z.string().min(1).max(4096).optional(),
           speed: z.number().min(0.5).max(2).optional(),
           lipSync: z.string().min(1).max(4096).optional(),
+          /** The user's recording speaks instead of the voice; the text is then its transcript. */
+          audio: z.string().min(1).max(4096).optional(),
         })
         .strict(),
     ]),

@@ -28,9 +28,15 @@ export function parseProject(input: unknown, source = 'project'): Project {
 /** A project, or a plain script with the choices the editor offers beside it. */
 export type CreateVideoInput =
   | { project: unknown }
-  | { text: string; title?: string; avatar?: string; voice?: string; speed?: number; lipSync?: string };
+  | { text: string; title?: string; avatar?: string; voice?: string; speed?: number; lipSync?: string; audio?: string };
 
 export async function createVideo(db: Db, input: CreateVideoInput) {
+  if ('text' in input && input.audio) {
+    // A recording is one scene; the text, if any, is its transcript.
+    const { text, audio, ...choices } = input;
+    const title = choices.title || audio.split(/[\\/]/).pop()!.replace(/\.[^.]+$/, '');
+    return insertVideo(db, parseProject({ ...withoutEmpty({ ...choices, title }), scenes: [{ text, audio: { path: audio } }] }, 'script'));
+  }
   if ('text' in input && !input.text.trim()) {
     throw new AppError(ErrorCode.BadInput, 'script: the text is empty; write what the presenter should say');
   }

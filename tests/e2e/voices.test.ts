@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import type { VoiceSummary } from '../../src-shared/voice';
@@ -10,6 +10,7 @@ import { sharedFile, useSharedModels } from '../support/shared';
 import { launchChromium, openPage, startHarness, type Harness } from './harness';
 
 const PIPER_VOICE = sharedFile('models/piper-test-voice/test_voice.onnx');
+const RECORDING = sharedFile('fixtures/speech_librispeech_5703-47212-0000.wav');
 
 // The page's elements, spelled out because the tests compile without lib "DOM".
 interface PageAudio {
@@ -41,7 +42,7 @@ describe('the Voices screen and the editor’s voice choices in Chromium', () =>
   });
 
   beforeEach(async () => {
-    harness = await startHarness({ localFolders: [dirname(PIPER_VOICE), scratch] });
+    harness = await startHarness({ localFolders: [dirname(PIPER_VOICE), dirname(RECORDING), scratch] });
     ({ page, errors } = await openPage(browser, harness));
   });
   afterEach(async () => {
@@ -260,6 +261,20 @@ describe('the Voices screen and the editor’s voice choices in Chromium', () =>
     expect(await languageChoice.inputValue()).toBe('pt');
     expect(await voiceChoice.inputValue()).toBe('espeak:pt');
     expect(await speed.inputValue()).toBe('1');
+    expect(errors).toEqual([]);
+  });
+
+  test('a recording chosen in the editor speaks the video, with the script as its transcript', async () => {
+    await compose().getByLabel('Use your own recording instead of a voice').setInputFiles(RECORDING);
+    expect(await compose().getByTestId('recording-name').textContent()).toBe(basename(RECORDING));
+    await compose().getByLabel('Title').fill('My own voice');
+    await compose().getByLabel('Script').fill('A transcript of the recording.');
+    await compose().getByRole('button', { name: 'Render' }).click();
+    await page.getByRole('region', { name: 'Library' }).getByRole('listitem', { name: 'My own voice' }).waitFor();
+    expect((await storedProjects()).find((p) => p.title === 'My own voice')).toMatchObject({
+      scenes: [{ text: 'A transcript of the recording.', audio: { path: RECORDING, trim: true } }],
+    });
+    expect(await compose().getByTestId('recording-name').count()).toBe(0);
     expect(errors).toEqual([]);
   });
 

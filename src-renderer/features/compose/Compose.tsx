@@ -157,6 +157,7 @@ export function Compose() {
   const [speed, setSpeed] = useState(1);
   const [lipSync, setLipSync] = useState<LipSyncEngine>('warp');
   const [modelCheck, setModelCheck] = useState<ModelCheck>({ kind: 'none' });
+  const [recording, setRecording] = useState<string | null>(null);
   const [text, setText] = useState('');
   const [title, setTitle] = useState('');
   const [busy, setBusy] = useState(false);
@@ -178,6 +179,7 @@ export function Compose() {
         voice,
         speed,
         lipSync: lipSync === 'wav2lip' && modelCheck.kind === 'ok' ? modelCheck.model.path : 'warp',
+        ...(recording ? { audio: recording } : {}),
       });
       receiveVideo(video);
       receiveVideo(await invoke('render:start', { videoId: video.id }));
@@ -185,6 +187,7 @@ export function Compose() {
       // voice, speed and lip sync stay: the next video is likely made the same way.
       setText('');
       setTitle('');
+      setRecording(null);
     } catch (failure) {
       setError(messageOf(failure));
     } finally {
@@ -235,6 +238,29 @@ export function Compose() {
             rememberVoice(voiceId);
           }}
         />
+        <div className="field">
+          <span className="field__label">Your recording</span>
+          {recording ? (
+            <span className="compose__recording">
+              <span data-testid="recording-name">{recording.split(/[\\/]/).pop()}</span> speaks instead of the voice; the
+              script is its transcript, for captions.{' '}
+              <button type="button" className="button button--quiet" onClick={() => setRecording(null)}>
+                Remove
+              </button>
+            </span>
+          ) : (
+            <input
+              type="file"
+              accept="audio/*,.wav,.mp3,.ogg,.m4a"
+              aria-label="Use your own recording instead of a voice"
+              onChange={(event) => {
+                const file = event.target.files?.[0];
+                if (file) setRecording(pathForFile(file));
+                event.target.value = '';
+              }}
+            />
+          )}
+        </div>
         <div className="field">
           <span className="field__label field__label--split">
             <label htmlFor="compose-speed">Speed</label>
