@@ -29,7 +29,7 @@ function clipPoses(frames: AvatarFrame[]): FramePose[] {
 }
 
 /** Least-squares similarity (scale, rotation, shift) taking points `from` onto points `to`. */
-export function similarity(from: Point[], to: Point[]): { a: number; b: number; tx: number; ty: number } {
+export function similarity(from: Point[], to: Point[]): Similarity {
   const n = from.length;
   const fc = { x: from.reduce((s, p) => s + p.x, 0) / n, y: from.reduce((s, p) => s + p.y, 0) / n };
   const tc = { x: to.reduce((s, p) => s + p.x, 0) / n, y: to.reduce((s, p) => s + p.y, 0) / n };
@@ -48,6 +48,21 @@ export function similarity(from: Point[], to: Point[]): { a: number; b: number; 
   const a = dot / norm;
   const b = cross / norm;
   return { a, b, tx: tc.x - (a * fc.x - b * fc.y), ty: tc.y - (b * fc.x + a * fc.y) };
+}
+
+type Similarity = { a: number; b: number; tx: number; ty: number };
+
+/** The bounding box of a rectangle carried by a similarity. */
+function carryBox(box: { x: number; y: number; width: number; height: number }, t: Similarity) {
+  const corners = [
+    [box.x, box.y],
+    [box.x + box.width, box.y],
+    [box.x, box.y + box.height],
+    [box.x + box.width, box.y + box.height],
+  ].map(([x, y]) => [t.a * x - t.b * y + t.tx, t.b * x + t.a * y + t.ty]);
+  const x = Math.min(...corners.map((c) => c[0]));
+  const y = Math.min(...corners.map((c) => c[1]));
+  return { x, y, width: Math.max(...corners.map((c) => c[0])) - x, height: Math.max(...corners.map((c) => c[1])) - y };
 }
 
 /** The reference frame's lower face: what is warped and laid over each frame's own mouth. */
@@ -70,18 +85,13 @@ export function pasteMouth(
   height: number,
   patch: Uint8Array,
   region: { x: number; y: number; width: number; height: number },
-  t: { a: number; b: number; tx: number; ty: number },
+  t: Similarity,
 ): void {
-  const corners = [
-    [region.x, region.y],
-    [region.x + region.width, region.y],
-    [region.x, region.y + region.height],
-    [region.x + region.width, region.y + region.height],
-  ].map(([x, y]) => [t.a * x - t.b * y + t.tx, t.b * x + t.a * y + t.ty]);
-  const bx0 = Math.max(0, Math.floor(Math.min(...corners.map((c) => c[0]))));
-  const bx1 = Math.min(width - 1, Math.ceil(Math.max(...corners.map((c) => c[0]))));
-  const by0 = Math.max(0, Math.floor(Math.min(...corners.map((c) => c[1]))));
-  const by1 = Math.min(height - 1, Math.ceil(Math.max(...corners.map((c) => c[1]))));
+  const carried = carryBox(region, t);
+  const bx0 = Math.max(0, Math.floor(carried.x));
+  const bx1 = Math.min(width - 1, Math.ceil(carried.x + carried.width));
+  const by0 = Math.max(0, Math.floor(carried.y));
+  const by1 = Math.min(height - 1, Math.ceil(carried.y + carried.height));
   const det = t.a * t.a + t.b * t.b;
   const ia = t.a / det;
   const ib = t.b / det;
@@ -216,18 +226,7 @@ async function wav2lipClipFrames(options: {
   const windows = await melWindowsOf(options.wavPath, fps, frames);
   const refBox = { ...data.reference.face, height: data.reference.face.height + 10 };
   const refCrop = cropRgb(reference.data, reference.width, reference.height, refBox);
-  const boxIn = (index: number) => {
-    const t = similarity(data.reference.points, data.track[index]);
-    const corners = [
-      [refBox.x, refBox.y],
-      [refBox.x + refBox.width, refBox.y],
-      [refBox.x, refBox.y + refBox.height],
-      [refBox.x + refBox.width, refBox.y + refBox.height],
-    ].map(([x, y]) => [t.a * x - t.b * y + t.tx, t.b * x + t.a * y + t.ty]);
-    const x = Math.min(...corners.map((c) => c[0]));
-    const y = Math.min(...corners.map((c) => c[1]));
-    return { x, y, width: Math.max(...corners.map((c) => c[0])) - x, height: Math.max(...corners.map((c) => c[1])) - y };
-  };
+  const boxIn = (index: number) => carryBox(refBox, similarity(data.reference.points, data.track[index]));
   return {
     provider: model.provider,
     async feed(write: (frame: Uint8Array) => Promise<void>) {
