@@ -9,7 +9,9 @@ import type { Db } from '../db/connection';
 import { renderProject, type ResolvedAvatar } from '../render/renderProject';
 import { CLIP_EXTENSIONS, IMAGE_EXTENSIONS, prepareClip, preparePhoto, type ClipAvatarData, type PhotoAvatarData } from './prepare';
 import { BUILTIN_SUMMARY, PREVIEW_FILE, deleteAvatarRow, findAvatar, insertAvatar, listAvatars, toAvatarSummary, updateAvatar } from './repository';
+import { Resvg } from '@resvg/resvg-js';
 import { sha256File } from '../models/catalogue';
+import { presenterSvg } from './presenter';
 
 export interface AvatarEvents {
   progress(progress: AvatarProgress): void;
@@ -20,6 +22,13 @@ export interface AvatarEvents {
 export const PREVIEW_LINE = 'Hello! This is how I will look in your videos.';
 
 const PROGRESS_INTERVAL_MS = 150;
+
+let thumbnail: string | undefined;
+/** The built-in presenter's face, drawn once per process, for its card. */
+function presenterThumbnail(): string {
+  thumbnail ??= `data:image/png;base64,${new Resvg(presenterSvg('rest', 'open'), { fitTo: { mode: 'height', value: 160 } }).render().asPng().toString('base64')}`;
+  return thumbnail;
+}
 
 /** Find a ready avatar by id, for a render. */
 export async function resolveAvatar(db: Db, id: string): Promise<ResolvedAvatar> {
@@ -51,7 +60,7 @@ export class AvatarLibrary {
   ) {}
 
   async list(): Promise<AvatarSummary[]> {
-    return [BUILTIN_SUMMARY, ...(await listAvatars(this.db)).map(toAvatarSummary)];
+    return [{ ...BUILTIN_SUMMARY, thumbnail: presenterThumbnail() }, ...(await listAvatars(this.db)).map(toAvatarSummary)];
   }
 
   /** Start preparing a photo or clip; `done` settles when the avatar is ready, refused or cancelled. */

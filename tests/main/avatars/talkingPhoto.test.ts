@@ -86,6 +86,7 @@ describe('talking photo', () => {
     expect(preview.url).toMatch(/^data:video\/mp4;base64,/);
     const list = await app.avatars.list();
     expect(list.map((a) => a.name)).toEqual(['Presenter (built in)', 'Grace']);
+    expect(list[0].thumbnail).toMatch(/^data:image\/png;base64,iVBOR/);
   });
 
   it('cancelling a preparation marks the avatar cancelled and removes its files', async () => {
