@@ -1,10 +1,48 @@
 import { z } from 'zod';
-import { projectSchema } from './project';
+import { MAX_SCENES, MAX_SCRIPT_CHARS, QUALITIES, projectSchema } from './project';
+import { templateSchema, type TemplateSummary } from './template';
 import type { AvatarProgress, AvatarSummary } from './avatar';
 import type { RenderProgress, VideoSummary } from './video';
 import { VOICE_ID_PATTERN, type VoiceSummary } from './voice';
 
 const id = z.string().regex(/^[0-9a-f-]{8,64}$/, 'an id');
+const templateId = z.string().regex(/^[a-z0-9-]{1,64}$/, 'a template id');
+
+/**
+ * A project as the editor saves it while the user types: any shape the editor can hold, so an
+ * unfinished scene (empty text, say) is kept, not refused. Rendering checks it strictly.
+ */
+export const projectDraftSchema = z.looseObject({
+  title: z.string().max(200).optional(),
+  scenes: z.array(z.looseObject({ text: z.string().max(MAX_SCRIPT_CHARS).optional() })).max(MAX_SCENES),
+});
+export type ProjectDraft = z.infer<typeof projectDraftSchema>;
+
+/** The account the app renders for: the free defaults until the sync issue signs someone in. */
+export interface AccountSummary {
+  signedIn: boolean;
+  email: string | null;
+  tier: 'free' | 'premium';
+  credits: number;
+  /** Highest quality this tier may render. */
+  maxQuality: (typeof QUALITIES)[number];
+  /** Free renders carry a small "Made with Mouthpiece" mark. */
+  watermark: boolean;
+}
+
+/** What the encoder probe found for one ffmpeg. */
+export interface EncoderReport {
+  ffmpeg: string;
+  version: string;
+  candidates: { name: string; ok: boolean; reason?: string }[];
+  /** The first candidate that really encoded a frame. */
+  chosen: string;
+}
+
+export interface SettingsValue {
+  /** A system ffmpeg to use when it has encoders the bundled one lacks; null finds one on PATH. */
+  ffmpegPath: string | null;
+}
 const voiceId = z.string().regex(VOICE_ID_PATTERN, 'a voice id like espeak:en-us');
 
 /**
@@ -34,15 +72,45 @@ export const channels = {
     ]),
     output: {} as VideoSummary,
   },
+  /** One video with the project the editor last saved for it. */
+  'videos:get': { input: z.object({ videoId: id }).strict(), output: {} as { video: VideoSummary; project: ProjectDraft } },
+  /**
+   * Save a draft's project as the user edits it (called as they type). Refused only for a video
+   * that is rendering; rendering checks the project strictly.
+   */
+  'videos:save': { input: z.object({ videoId: id, project: projectDraftSchema }).strict(), output: {} as VideoSummary },
   /** Queue a draft (or failed, or cancelled) video and render it; resolves when it is queued. */
   'render:start': { input: z.object({ videoId: id }).strict(), output: {} as VideoSummary },
   /** Cancel a queued or running render. */
   'render:cancel': { input: z.object({ videoId: id }).strict(), output: {} as VideoSummary },
-  /** Templates the project can use. */
-  'templates:list': {
-    input: z.object({}).strict(),
-    output: {} as { id: string; name: string; format: string; description: string }[],
+  /** Templates the project can use: the built-in ones, then the user's. */
+  'templates:list': { input: z.object({}).strict(), output: {} as TemplateSummary[] },
+  /** Copy a template (built-in or the user's) into a new user template the user can change. */
+  'templates:duplicate': {
+    input: z.object({ templateId, name: z.string().trim().min(1).max(60).optional() }).strict(),
+    output: {} as TemplateSummary,
   },
+  /** Save changes to a user template (built-in ones are read-only: duplicate them first). */
+  'templates:save': { input: z.object({ template: templateSchema }).strict(), output: {} as TemplateSummary },
+  /** Delete a user template; projects that used it fall back to the built-in one of their format. */
+  'templates:delete': { input: z.object({ templateId }).strict(), output: {} as { templateId: string } },
+  /**
+   * A still of one scene made by the real render pipeline (background, avatar, captions, logo,
+   * watermark), as a data: URL of a JPEG; refuses, naming the field, when the scene cannot render.
+   */
+  'editor:preview': {
+    input: z.object({ project: projectDraftSchema, sceneIndex: z.number().int().min(0).max(MAX_SCENES) }).strict(),
+    output: {} as { url: string; width: number; height: number },
+  },
+  /** The account renders are made for: tier, credits and what the tier allows. */
+  'account:get': { input: z.object({}).strict(), output: {} as AccountSummary },
+  'settings:get': { input: z.object({}).strict(), output: {} as SettingsValue },
+  'settings:save': {
+    input: z.object({ ffmpegPath: z.string().min(1).max(4096).nullable() }).strict(),
+    output: {} as SettingsValue,
+  },
+  /** Which video encoders really work here (probed by a one-frame encode, cached per ffmpeg). */
+  'encoders:list': { input: z.object({}).strict(), output: {} as EncoderReport },
   /** Every avatar: the built-in presenter first, then the user's, newest first. */
   'avatars:list': { input: z.object({}).strict(), output: {} as AvatarSummary[] },
   /**

@@ -14,6 +14,10 @@ export interface VideoSummary {
   outputPath: string | null;
   error: string | null;
   durationSeconds: number | null;
+  /** The video encoder of the last render (h264_nvenc, libx264...). */
+  encoder: string | null;
+  /** What the last render wants the user to know (a hardware encoder that failed, say). */
+  note: string | null;
   createdAt: string;
   updatedAt: string;
 }

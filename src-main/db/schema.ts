@@ -15,6 +15,10 @@ export interface VideosTable {
   /** Seconds spent in each stage of the last render, as JSON. */
   timings_json: string | null;
   duration_seconds: number | null;
+  /** The video encoder of the last render. */
+  encoder: string | null;
+  /** What the last render wants the user to know (a hardware encode that fell back to software). */
+  note: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -52,6 +56,7 @@ export interface TemplatesTable {
   definition_json: string;
   builtin: number;
   created_at: string;
+  updated_at: string | null;
 }
 
 export interface AccountsTable {

@@ -51,18 +51,19 @@ export async function renderBackground(background: Background, width: number, he
   await writeAtomic(path, new Resvg(backgroundSvg(background, width, height)).render().asPng());
 }
 
-/** The avatar's frames as an ffmpeg input, and where they go over the background (expressions of t). */
+/** The avatar's frames as ffmpeg inputs, and the filters that lay them over the background. */
 export interface AvatarOverlay {
   inputArgs: string[];
-  /** Filters that turn the inputs (by index) into the stream to overlay, when it needs any. */
-  prepare?: (first: number, second: number) => string;
+  /**
+   * Filter graph text that lays the avatar over the stream labelled `base` and labels the result
+   * `out`; `inputs` are the input indexes of inputArgs' `-i`s, in order.
+   */
+  overlay(inputs: number[], base: string, out: string): string;
   /**
    * For an input read from `pipe:0`: writes its raw frames while ffmpeg composes, so making the
    * avatar's frames and encoding the video share the machine instead of taking turns.
    */
   feed?: (write: (frame: Uint8Array) => Promise<void>) => Promise<void>;
-  x: string;
-  y: string;
 }
 
 export interface ComposeInput {
@@ -89,8 +90,8 @@ export function perScene(values: number[], timeline: Timeline): string {
 export function presenterOverlay(listPath: string, placement: Placement, timeline: Timeline): AvatarOverlay {
   return {
     inputArgs: ['-f', 'concat', '-safe', '0', '-i', listPath],
-    x: `${perScene(placement.x, timeline)}+3*sin(2*PI*t/7.3)`,
-    y: `${placement.y}+2*sin(2*PI*t/4.1)`,
+    overlay: ([sprites], base, out) =>
+      `[${base}][${sprites}:v]overlay=x='${perScene(placement.x, timeline)}+3*sin(2*PI*t/7.3)':y='${placement.y}+2*sin(2*PI*t/4.1)':format=yuv420:eof_action=repeat:shortest=0[${out}]`,
   };
 }
 
@@ -120,9 +121,8 @@ export const composeStage: Stage<ComposeInput, void> = async (input, { signal, r
   const audioInput = 1 + avatarInputs;
   const filter = [
     `[0:v]fps=${fps},format=yuv420p[bg]`,
-    ...(input.avatar.prepare ? [`${input.avatar.prepare(1, 2)}[avatar]`] : []),
-    `[bg][${input.avatar.prepare ? 'avatar' : '1:v'}]overlay=x='${input.avatar.x}':y='${input.avatar.y}':format=yuv420:eof_action=repeat:shortest=0,` +
-      `subtitles=filename=${filterPath(join(workDir, 'captions.ass'))}:fontsdir=${filterPath(join(resourcesDir(), 'fonts'))}[v]`,
+    input.avatar.overlay(Array.from({ length: avatarInputs }, (_, i) => 1 + i), 'bg', 'withavatar'),
+    `[withavatar]subtitles=filename=${filterPath(join(workDir, 'captions.ass'))}:fontsdir=${filterPath(join(resourcesDir(), 'fonts'))}[v]`,
   ].join(';');
   const run = {
     args: [

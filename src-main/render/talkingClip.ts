@@ -175,8 +175,9 @@ export const talkingClipStage: Stage<TalkingClipInput, Pick<TalkingPhotoOutput, 
         ...['-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${data.width}x${data.height}`, '-r', String(input.fps), '-i', 'pipe:0'],
         ...(layout.card ? ['-i', maskPath] : []),
       ],
-      prepare: (clip, mask) =>
-        layout.card ? `[${mask}:v]format=gray,loop=loop=-1:size=1:start=0[mask];[${clip}:v]${fit}[clip];[clip][mask]alphamerge` : `[${clip}:v]${fit}`,
+      overlay: ([clip, mask], base, out) =>
+        (layout.card ? `[${mask}:v]format=gray,loop=loop=-1:size=1:start=0[mask];[${clip}:v]${fit}[clip];[clip][mask]alphamerge[avatar];` : `[${clip}:v]${fit}[avatar];`) +
+        `[${base}][avatar]overlay=x='${perScene(layout.at.map((at) => at.x), input.timeline)}':y='${perScene(layout.at.map((at) => at.y), input.timeline)}':format=yuv420:eof_action=repeat:shortest=0[${out}]`,
       feed: lipSync
         ? (write) => lipSync.feed(write)
         : async (write) => {
@@ -200,8 +201,6 @@ export const talkingClipStage: Stage<TalkingClipInput, Pick<TalkingPhotoOutput, 
               await warper.close();
             }
           },
-      x: perScene(layout.at.map((at) => at.x), input.timeline),
-      y: perScene(layout.at.map((at) => at.y), input.timeline),
     },
   };
 };

@@ -247,9 +247,10 @@ export const talkingPhotoStage: Stage<TalkingPhotoInput, TalkingPhotoOutput> = a
     overlay: {
       inputArgs: ['-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${patch.width}x${patch.height}`, '-r', String(fps), '-i', 'pipe:0', '-i', maskPath],
       // The mask is decoded once and repeated in memory.
-      prepare: (patchInput, maskInput) =>
+      overlay: ([patchInput, maskInput], base, out) =>
         `[${maskInput}:v]format=gray,loop=loop=-1:size=1:start=0[mask];` +
-        `[${patchInput}:v]scale=${place.width}:${place.height}:flags=bicubic,format=yuv420p[patch];[patch][mask]alphamerge`,
+        `[${patchInput}:v]scale=${place.width}:${place.height}:flags=bicubic,format=yuv420p[patch];[patch][mask]alphamerge[avatar];` +
+        `[${base}][avatar]overlay=x='${perScene(layout.at.map((at) => at.x + place.x - layout.view.x), input.timeline)}':y='${perScene(layout.at.map((at) => at.y + place.y - layout.view.y), input.timeline)}':format=yuv420:eof_action=repeat:shortest=0[${out}]`,
       feed: lipSync
         ? (write) => lipSync.feed(write)
         : async (write) => {
@@ -260,8 +261,6 @@ export const talkingPhotoStage: Stage<TalkingPhotoInput, TalkingPhotoOutput> = a
               await warper.close();
             }
           },
-      x: perScene(layout.at.map((at) => at.x + place.x - layout.view.x), input.timeline),
-      y: perScene(layout.at.map((at) => at.y + place.y - layout.view.y), input.timeline),
     },
     warp: { source: work, rig, patch, poses },
     engine: lipSync ? { name: 'wav2lip', provider: lipSync.provider } : { name: 'warp', provider: 'js-workers' },

@@ -17,6 +17,8 @@ export function toSummary(row: VideosTable): VideoSummary {
     outputPath: row.output_path,
     error: row.error,
     durationSeconds: row.duration_seconds,
+    encoder: row.encoder,
+    note: row.note,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -36,6 +38,8 @@ export async function insertVideo(db: Db, project: Project): Promise<VideosTable
     error: null,
     timings_json: null,
     duration_seconds: null,
+    encoder: null,
+    note: null,
     created_at: now,
     updated_at: now,
   };
@@ -67,6 +71,8 @@ export interface StatusChange {
   workDir?: string | null;
   timings?: Record<string, number> | null;
   durationSeconds?: number | null;
+  encoder?: string | null;
+  note?: string | null;
 }
 
 /** Move a video through its lifecycle in one transaction; illegal moves throw and change nothing. */
@@ -82,6 +88,8 @@ export async function changeStatus(db: Db, id: string, change: StatusChange): Pr
     if (change.workDir !== undefined) next.work_dir = change.workDir;
     if (change.timings !== undefined) next.timings_json = change.timings && JSON.stringify(change.timings);
     if (change.durationSeconds !== undefined) next.duration_seconds = change.durationSeconds;
+    if (change.encoder !== undefined) next.encoder = change.encoder;
+    if (change.note !== undefined) next.note = change.note;
     await trx.updateTable('videos').set(next).where('id', '=', id).execute();
     return { ...row, ...next } as VideosTable;
   });

@@ -42,7 +42,7 @@ describe('database', () => {
       expect(found.rows[0].n, table).toBe(1);
     }
     const applied = await sql<{ name: string }>`select name from kysely_migration`.execute(db);
-    expect(applied.rows.map((r) => r.name)).toEqual(['001_initial', '002_avatar_preparation']);
+    expect(applied.rows.map((r) => r.name)).toEqual(['001_initial', '002_avatar_preparation', '003_templates_and_project_v2']);
     await db.destroy();
   });
 });
@@ -60,7 +60,29 @@ describe('002_avatar_preparation', () => {
     await expect(migrated.updateTable('avatars').set({ status: 'baking' as never }).execute()).rejects.toThrow(/CHECK/);
     await expect(migrated.updateTable('avatars').set({ progress: 2 }).execute()).rejects.toThrow(/CHECK/);
     const applied = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(migrated);
-    expect(applied.rows.map((r) => r.name)).toEqual(['001_initial', '002_avatar_preparation']);
+    expect(applied.rows.map((r) => r.name)).toEqual(['001_initial', '002_avatar_preparation', '003_templates_and_project_v2']);
+    await migrated.destroy();
+  });
+});
+
+describe('003_templates_and_project_v2', () => {
+  it('brings stored version-1 projects to version 2 unchanged otherwise, and adds the encoder and note of a render', async () => {
+    const file = dbFile();
+    const db = await openDatabase(file, { until: '002_avatar_preparation' });
+    const now = '2026-01-01T00:00:00.000Z';
+    const v1 = { version: 1, title: 'Old', template: 'studio', scenes: [{ text: 'Hello.', avatarLayout: 'left' }] };
+    const base = { title: 'T', status: 'completed', stage: null, progress: 1, output_path: '/v.mp4', work_dir: null, error: null, timings_json: null, duration_seconds: 3, created_at: now, updated_at: now };
+    await db.insertInto('videos').values({ ...base, id: 'v1', project_json: JSON.stringify(v1) } as never).execute();
+    await db.insertInto('videos').values({ ...base, id: 'v2', project_json: 'not json' } as never).execute();
+    await db.insertInto('templates').values({ id: 'mine', name: 'Mine', format: '16:9', definition_json: '{}', builtin: 0, created_at: now } as never).execute();
+    await db.destroy();
+
+    const migrated = await openDatabase(file);
+    const rows = await migrated.selectFrom('videos').selectAll().orderBy('id').execute();
+    expect(JSON.parse(rows[0].project_json)).toEqual({ ...v1, version: 2 });
+    expect(rows[1].project_json).toBe('not json');
+    expect(rows[0]).toMatchObject({ encoder: null, note: null, status: 'completed', duration_seconds: 3 });
+    expect(await migrated.selectFrom('templates').select('updated_at').executeTakeFirstOrThrow()).toEqual({ updated_at: now });
     await migrated.destroy();
   });
 });
