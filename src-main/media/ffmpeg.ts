@@ -45,6 +45,8 @@ export interface FfmpegRun {
   /** Called with the seconds of output written so far. */
   onProgress?: (seconds: number) => void;
   what?: string;
+  /** Another ffmpeg to run (a system one with a hardware encoder the bundled one lacks); the bundled one by default. */
+  binary?: string;
 }
 
 /** Run ffmpeg to completion; abort kills it at once (SIGKILL) and rejects with CANCELLED. */
@@ -82,11 +84,11 @@ export function openFfmpegSink(run: FfmpegRun): FfmpegSink {
   };
 }
 
-function startFfmpeg({ args, signal, onProgress, what = 'ffmpeg' }: FfmpegRun, withStdin: boolean) {
+function startFfmpeg({ args, signal, onProgress, what = 'ffmpeg', binary = ffmpegPath() }: FfmpegRun, withStdin: boolean) {
   let child!: ReturnType<typeof spawn>;
   const done = new Promise<void>((resolve, reject) => {
     if (signal?.aborted) return reject(new AppError(ErrorCode.Cancelled, 'Cancelled.'));
-    child = spawn(ffmpegPath(), ['-hide_banner', ...(withStdin ? [] : ['-nostdin']), '-y', '-progress', 'pipe:1', '-nostats', ...args], {
+    child = spawn(binary, ['-hide_banner', ...(withStdin ? [] : ['-nostdin']), '-y', '-progress', 'pipe:1', '-nostats', ...args], {
       stdio: [withStdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
       env: fontEnv(),
     });
@@ -102,7 +104,7 @@ function startFfmpeg({ args, signal, onProgress, what = 'ffmpeg' }: FfmpegRun, w
     signal?.addEventListener('abort', onAbort, { once: true });
     child.on('error', (error) => {
       signal?.removeEventListener('abort', onAbort);
-      reject(new AppError(ErrorCode.Ffmpeg, `${what}: could not start ${ffmpegPath()}: ${error.message}`));
+      reject(new AppError(ErrorCode.Ffmpeg, `${what}: could not start ${binary}: ${error.message}`));
     });
     child.on('close', (code) => {
       signal?.removeEventListener('abort', onAbort);
@@ -136,12 +138,16 @@ export function ffprobe(file: string): Promise<ProbeResult> {
   });
 }
 
-export async function ffmpegVersion(): Promise<string> {
+/** The version of an ffmpeg (the bundled one by default): `5.1.9-0+deb12u1`, or 'unavailable' when it cannot start. */
+export async function ffmpegVersion(binary = ffmpegPath()): Promise<string> {
   return new Promise((resolve) => {
-    const child = spawn(ffmpegPath(), ['-version'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const child = spawn(binary, ['-version'], { stdio: ['ignore', 'pipe', 'ignore'] });
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
     child.on('error', () => resolve('unavailable'));
-    child.on('close', () => resolve(out.split('\n')[0]?.replace(/^ffmpeg version /, '').split(' ')[0] ?? 'unknown'));
+    child.on('close', (code) => {
+      const match = /^ffmpeg version (\S+)/.exec(out);
+      resolve(match ? match[1] : code === 0 ? 'unknown' : 'unavailable');
+    });
   });
 }
