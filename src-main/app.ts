@@ -1,6 +1,9 @@
 import { join } from 'node:path';
 import packageJson from '../package.json' with { type: 'json' };
-import type { EventName, Events } from '../src-shared/ipc';
+import { AppError, ErrorCode } from '../src-shared/errors';
+import type { EventName, Events, ProjectDraft, SettingsValue } from '../src-shared/ipc';
+import type { Template } from '../src-shared/template';
+import { readAccount } from './account/account';
 import { openDatabase, type Db } from './db/connection';
 import { createHandlers, type Handlers } from './ipc';
 import { ffmpegVersion } from './media/ffmpeg';
@@ -8,9 +11,11 @@ import { AvatarLibrary } from './avatars/library';
 import { checkWav2LipModel, WAV2LIP_LICENCE_NOTE } from './lipsync/wav2lip';
 import { RenderQueue } from './render/queue';
 import { VoiceLibrary } from './voices/library';
-import { listTemplates } from './templates/catalogue';
+import { readSettings, saveSettings } from './settings/settings';
+import { deleteTemplate, duplicateTemplate, listTemplates, saveTemplate } from './templates/library';
 import { createVideo, type CreateVideoInput } from './videos/createVideo';
-import { listVideos, toSummary } from './videos/repository';
+import { getVideo, saveDraft } from './videos/drafts';
+import { findVideo, listVideos, toSummary } from './videos/repository';
 
 export interface App {
   db: Db;
@@ -46,9 +51,32 @@ export async function openApp({ home }: { home: string }): Promise<App> {
       emit('videos:changed', video);
       return video;
     },
+    'videos:get': ({ videoId }: { videoId: string }) => getVideo(db, videoId),
+    'videos:save': async ({ videoId, project }: { videoId: string; project: ProjectDraft }) => {
+      const video = await saveDraft(db, videoId, project);
+      emit('videos:changed', video);
+      return video;
+    },
     'render:start': async ({ videoId }: { videoId: string }) => (await queue.enqueue(videoId)).queued,
     'render:cancel': ({ videoId }: { videoId: string }) => queue.cancel(videoId),
-    'templates:list': () => listTemplates().map(({ id, name, format, description }) => ({ id, name, format, description })),
+    'templates:list': () => listTemplates(db),
+    'templates:duplicate': ({ templateId, name }: { templateId: string; name?: string }) => duplicateTemplate(db, templateId, name),
+    'templates:save': ({ template }: { template: Template }) => saveTemplate(db, template),
+    'templates:delete': async ({ templateId }: { templateId: string }) => {
+      const { switchedVideos } = await deleteTemplate(db, templateId);
+      // An editor holding one of these projects must reload it, or its next save would bring the deleted id back.
+      for (const id of switchedVideos) emit('videos:changed', toSummary(await findVideo(db, id)));
+      return { templateId };
+    },
+    'editor:preview': () => {
+      throw new AppError(ErrorCode.Internal, 'editor:preview is not wired yet');
+    },
+    'account:get': () => readAccount(db),
+    'settings:get': () => readSettings(db),
+    'settings:save': (value: SettingsValue) => saveSettings(db, value),
+    'encoders:list': () => {
+      throw new AppError(ErrorCode.Internal, 'encoders:list is not wired yet');
+    },
     'avatars:list': () => avatars.list(),
     'avatars:import': async ({ path, name }: { path: string; name?: string }) => (await avatars.import(path, { name })).avatar,
     'avatars:cancel': ({ avatarId }: { avatarId: string }) => avatars.cancel(avatarId),

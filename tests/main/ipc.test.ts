@@ -1,9 +1,15 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { IpcMain, IpcMainInvokeEvent } from 'electron';
-import { describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { AppError, ErrorCode, type Result } from '../../src-shared/errors';
-import type { Channel } from '../../src-shared/ipc';
+import { channels, type Channel } from '../../src-shared/ipc';
 import type { VideoSummary } from '../../src-shared/video';
+import { MAX_SCENES, MAX_SCRIPT_CHARS } from '../../src-shared/project';
+import { openApp, type App } from '../../src-main/app';
 import { createHandlers, registerIpc, type Handlers } from '../../src-main/ipc';
+import { findTemplate } from '../../src-main/templates/catalogue';
 
 const LONG_TEXT = 'x'.repeat(100_001);
 const VIDEO_ID = '0f8e2a4c-1b3d-4e5f-8a9b-0c1d2e3f4a5b';
@@ -18,6 +24,8 @@ function summary(overrides: Partial<VideoSummary> = {}): VideoSummary {
     outputPath: null,
     error: null,
     durationSeconds: null,
+    encoder: null,
+    note: null,
     createdAt: '2025-01-01T00:00:00.000Z',
     updatedAt: '2025-01-01T00:00:00.000Z',
     ...overrides,
@@ -36,9 +44,19 @@ function handlersRecordingCalls() {
   const handlers = createHandlers({
     'videos:list': record('videos:list', [summary()]),
     'videos:create': record('videos:create', summary()),
+    'videos:get': record('videos:get', { video: summary(), project: { scenes: [] } }),
+    'videos:save': record('videos:save', summary()),
     'render:start': record('render:start', summary({ status: 'queued' })),
     'render:cancel': record('render:cancel', summary({ status: 'cancelled' })),
     'templates:list': record('templates:list', []),
+    'templates:duplicate': record('templates:duplicate', {} as never),
+    'templates:save': record('templates:save', {} as never),
+    'templates:delete': record('templates:delete', { templateId: 'x' }),
+    'editor:preview': record('editor:preview', { url: 'data:', width: 1, height: 1 }),
+    'account:get': record('account:get', {} as never),
+    'settings:get': record('settings:get', { ffmpegPath: null }),
+    'settings:save': record('settings:save', { ffmpegPath: null }),
+    'encoders:list': record('encoders:list', {} as never),
     'avatars:list': record('avatars:list', []),
     'avatars:import': record('avatars:import', {} as never),
     'avatars:cancel': record('avatars:cancel', {} as never),
@@ -71,6 +89,17 @@ describe('the IPC contract refuses bad input before any use case runs', () => {
     ['videos:create', 'text over the limit', { text: LONG_TEXT }, ['videos:create.text', '100000']],
     ['videos:create', 'project with no scenes', { project: { scenes: [] } }, ['videos:create.project.scenes', 'at least one scene']],
     ['videos:create', 'project in an unknown format', { project: { scenes: [{ text: 'Hi' }], format: '4:3' } }, ['videos:create.project.format']],
+    ['videos:get', 'videoId that is not an id', { videoId: '../etc' }, ['videos:get.videoId', 'an id']],
+    ['videos:save', 'project with more scenes than the limit', { videoId: VIDEO_ID, project: { scenes: Array.from({ length: MAX_SCENES + 1 }, () => ({})) } }, ['videos:save.project.scenes', String(MAX_SCENES)]],
+    ['videos:save', 'scene text over the limit', { videoId: VIDEO_ID, project: { scenes: [{ text: 'x'.repeat(MAX_SCRIPT_CHARS + 1) }] } }, ['videos:save.project.scenes.0.text']],
+    ['videos:save', 'project that is not an object', { videoId: VIDEO_ID, project: 'Hello' }, ['videos:save.project']],
+    ['templates:duplicate', 'templateId that is not a template id', { templateId: 'Studio/../x' }, ['templates:duplicate.templateId', 'a template id']],
+    ['templates:duplicate', 'blank name', { templateId: 'studio', name: '   ' }, ['templates:duplicate.name']],
+    ['templates:save', 'caption size out of range', { template: { ...findTemplate('studio'), id: 'mine-0a1b2c', captions: { ...findTemplate('studio').captions, size: 0.5 } } }, ['templates:save.template.captions.size']],
+    ['templates:save', 'colour that is not a colour', { template: { ...findTemplate('studio'), id: 'mine-0a1b2c', background: { type: 'colour', colour: 'blue' } } }, ['templates:save.template.background.colour', '#1e293b']],
+    ['templates:delete', 'missing templateId', {}, ['templates:delete.templateId']],
+    ['editor:preview', 'negative scene index', { project: { scenes: [{}] }, sceneIndex: -1 }, ['editor:preview.sceneIndex']],
+    ['settings:save', 'empty ffmpeg path', { ffmpegPath: '' }, ['settings:save.ffmpegPath']],
   ])('%s with a %s is refused, naming the field', async (channel, _case, input, fragments) => {
     const { handlers, calls } = handlersRecordingCalls();
     expectBadInput(await handlers[channel](input), ...fragments);
@@ -122,8 +151,15 @@ describe('the IPC contract answers with data', () => {
     const { handlers, calls } = handlersRecordingCalls();
     await handlers['videos:create']({ project: { scenes: [{ text: '  Hello  ' }] } });
     expect(calls[0]?.input).toMatchObject({
-      project: { version: 1, title: 'Untitled video', quality: '720p', scenes: [{ text: 'Hello' }] },
+      project: { version: 2, title: 'Untitled video', quality: '720p', scenes: [{ text: 'Hello' }] },
     });
+  });
+
+  test('videos:save passes a half-typed project (an empty scene, keys the editor added) on untouched', async () => {
+    const { handlers, calls } = handlersRecordingCalls();
+    const project = { title: 'Half', template: 'studio', scenes: [{ text: 'First scene' }, { text: '' }, { background: { type: 'colour' } }] };
+    expect((await handlers['videos:save']({ videoId: VIDEO_ID, project })).ok).toBe(true);
+    expect(calls).toEqual([{ channel: 'videos:save', input: { videoId: VIDEO_ID, project } }]);
   });
 
   test("a use case's AppError travels as its code and message", async () => {
@@ -171,13 +207,7 @@ describe('registerIpc', () => {
 
   test('registers every channel of the contract', () => {
     const registered = register(handlersRecordingCalls().handlers, true);
-    expect([...registered.keys()].sort()).toEqual(
-      [
-        'app:info', 'render:cancel', 'render:start', 'templates:list', 'videos:create', 'videos:list',
-        'avatars:list', 'avatars:import', 'avatars:cancel', 'avatars:rename', 'avatars:delete', 'avatars:preview',
-        'voices:list', 'voices:import', 'voices:delete', 'voices:preview', 'lipsync:check',
-      ].sort(),
-    );
+    expect([...registered.keys()].sort()).toEqual(Object.keys(channels).sort());
   });
 
   test('a call from a page that is not ours is refused and never reaches the use case', async () => {
@@ -194,5 +224,57 @@ describe('registerIpc', () => {
     const answer = await registered.get('render:cancel')!({} as IpcMainInvokeEvent, { videoId: VIDEO_ID });
     expect(answer).toEqual({ ok: true, value: summary({ status: 'cancelled' }) });
     expect(calls).toHaveLength(1);
+  });
+});
+
+describe("the app's handlers for the editor, over a real database", () => {
+  let home: string;
+  let app: App;
+  beforeAll(async () => {
+    home = mkdtempSync(join(tmpdir(), 'mp-ipc-'));
+    app = await openApp({ home });
+  });
+  afterAll(async () => {
+    await app.close();
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  const value = <T>(result: Result<T>): T => {
+    if (!result.ok) throw new Error(`${result.error.code}: ${result.error.message}`);
+    return result.value;
+  };
+
+  test('a template duplicated, changed and saved is listed after the built-in ones with its change', async () => {
+    const copy = value(await app.handlers['templates:duplicate']({ templateId: 'keynote', name: 'Our keynote' }));
+    expect(copy).toMatchObject({ name: 'Our keynote', builtin: false, format: '16:9' });
+    value(await app.handlers['templates:save']({ template: { ...copy.template, transition: 'cut' } }));
+    const list = value(await app.handlers['templates:list']({}));
+    expect(list.at(-1)).toMatchObject({ id: copy.id, builtin: false, template: { transition: 'cut' } });
+    expect(list.slice(0, -1).every((t) => t.builtin)).toBe(true);
+  });
+
+  test('an edited draft is saved and read back, and its title follows the project', async () => {
+    const video = value(await app.handlers['videos:create']({ text: 'Hello there.' }));
+    const draft = { version: 2, title: 'Renamed', scenes: [{ text: 'Hello there.' }, { text: '' }] };
+    expect(value(await app.handlers['videos:save']({ videoId: video.id, project: draft })).title).toBe('Renamed');
+    expect(value(await app.handlers['videos:get']({ videoId: video.id })).project).toEqual(draft);
+  });
+
+  test('the account is the free one until a tier is stored', async () => {
+    expect(value(await app.handlers['account:get']({}))).toEqual({
+      signedIn: false, email: null, tier: 'free', credits: 10, maxQuality: '1080p', watermark: true,
+    });
+  });
+
+  test('settings keep an ffmpeg path that is a file and refuse one that does not exist, naming it', async () => {
+    const ffmpeg = join(home, 'ffmpeg');
+    writeFileSync(ffmpeg, '');
+    expect(value(await app.handlers['settings:save']({ ffmpegPath: ffmpeg }))).toEqual({ ffmpegPath: ffmpeg });
+    const missing = join(home, 'nowhere', 'ffmpeg');
+    expectBadInput(await app.handlers['settings:save']({ ffmpegPath: missing }), 'ffmpegPath', missing, 'does not exist');
+    expectBadInput(await app.handlers['settings:save']({ ffmpegPath: home }), 'ffmpegPath', 'is a folder');
+    expect(value(await app.handlers['settings:get']({}))).toEqual({ ffmpegPath: ffmpeg });
+    value(await app.handlers['settings:save']({ ffmpegPath: null }));
+    expect(value(await app.handlers['settings:get']({}))).toEqual({ ffmpegPath: null });
   });
 });
