@@ -1,6 +1,6 @@
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import packageJson from '../package.json' with { type: 'json' };
-import { AppError, ErrorCode } from '../src-shared/errors';
 import type { EventName, Events, ProjectDraft, SettingsValue } from '../src-shared/ipc';
 import type { Template } from '../src-shared/template';
 import { readAccount } from './account/account';
@@ -9,10 +9,14 @@ import { createHandlers, type Handlers } from './ipc';
 import { ffmpegVersion } from './media/ffmpeg';
 import { AvatarLibrary } from './avatars/library';
 import { checkWav2LipModel, WAV2LIP_LICENCE_NOTE } from './lipsync/wav2lip';
-import { RenderQueue } from './render/queue';
+import { RenderQueue, encoderCacheFile } from './render/queue';
+import { previewScene } from './render/preview';
+import { chooseEncoder } from './media/encoders';
+import { resolveAvatar } from './avatars/library';
+import { resolveVoice } from './voices/catalogue';
 import { VoiceLibrary } from './voices/library';
 import { readSettings, saveSettings } from './settings/settings';
-import { deleteTemplate, duplicateTemplate, listTemplates, saveTemplate } from './templates/library';
+import { deleteTemplate, duplicateTemplate, listTemplates, resolveTemplate, saveTemplate } from './templates/library';
 import { createVideo, type CreateVideoInput } from './videos/createVideo';
 import { getVideo, saveDraft } from './videos/drafts';
 import { findVideo, listVideos, toSummary } from './videos/repository';
@@ -44,6 +48,7 @@ export async function openApp({ home }: { home: string }): Promise<App> {
     changed: (a) => emit('avatars:changed', a),
   });
   const voices = new VoiceLibrary(db, home);
+  let preview: AbortController | undefined;
   const handlers = createHandlers({
     'videos:list': async () => (await listVideos(db)).map(toSummary),
     'videos:create': async (input: CreateVideoInput) => {
@@ -68,14 +73,30 @@ export async function openApp({ home }: { home: string }): Promise<App> {
       for (const id of switchedVideos) emit('videos:changed', toSummary(await findVideo(db, id)));
       return { templateId };
     },
-    'editor:preview': () => {
-      throw new AppError(ErrorCode.Internal, 'editor:preview is not wired yet');
+    'editor:preview': async ({ project, sceneIndex }: { project: ProjectDraft; sceneIndex: number }) => {
+      // The newest request wins: the editor asks again as the user types, and only the last still matters.
+      preview?.abort();
+      const controller = new AbortController();
+      preview = controller;
+      try {
+        return await previewScene(project, sceneIndex, {
+          cacheDir: join(home, 'cache'),
+          signal: controller.signal,
+          lookupAvatar: (id) => resolveAvatar(db, id),
+          lookupVoice: (id) => resolveVoice(id, db),
+          lookupTemplate: (id) => resolveTemplate(db, id),
+          account: await readAccount(db),
+        });
+      } finally {
+        if (preview === controller) preview = undefined;
+      }
     },
     'account:get': () => readAccount(db),
     'settings:get': () => readSettings(db),
     'settings:save': (value: SettingsValue) => saveSettings(db, value),
-    'encoders:list': () => {
-      throw new AppError(ErrorCode.Internal, 'encoders:list is not wired yet');
+    'encoders:list': async () => {
+      await mkdir(join(home, 'cache'), { recursive: true });
+      return (await chooseEncoder({ cacheFile: encoderCacheFile(home), systemFfmpeg: (await readSettings(db)).ffmpegPath })).report;
     },
     'avatars:list': () => avatars.list(),
     'avatars:import': async ({ path, name }: { path: string; name?: string }) => (await avatars.import(path, { name })).avatar,

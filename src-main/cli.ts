@@ -8,10 +8,13 @@ import { defaultHome } from './paths';
 import { resolveAvatar } from './avatars/library';
 import { CLIP_EXTENSIONS, IMAGE_EXTENSIONS } from './avatars/prepare';
 import { checkOutputPath } from './render/queue';
-import { checkProject } from './render/renderProject';
-import { listTemplates } from './templates/catalogue';
+import { checkProject, sidecarPaths } from './render/renderProject';
+import { listTemplates } from './templates/library';
+import { ENCODER_CANDIDATES } from './media/encoders';
 import { createVideo, parseProject, projectFromText } from './videos/createVideo';
 import { resolveVoice } from './voices/catalogue';
+import { readAccount } from './account/account';
+import { resolveTemplate } from './templates/library';
 
 const USAGE = `Usage: npm run render -- [project.json] [options]
 
@@ -30,7 +33,10 @@ const USAGE = `Usage: npm run render -- [project.json] [options]
   --template ID        template (see --list-templates)
   --quality Q          ${QUALITIES.join(', ')}
   --format F           ${FORMATS.join(', ')} (default: the template's)
-  -o, --out FILE       output .mp4 (default: the title, in this folder)
+  --encoder NAME       force a video encoder (${ENCODER_CANDIDATES.join(', ')});
+                       default: the fastest that really works on this machine
+  -o, --out FILE       output .mp4 (default: the title, in this folder); OUT.srt, OUT.vtt
+                       and the thumbnail OUT.jpg are written beside it
   --json               one JSON progress event per line on stdout
   --list-templates     print the templates and exit
   --list-voices        print the voices and exit
@@ -84,6 +90,7 @@ async function main(argv: string[]): Promise<number> {
         template: { type: 'string' },
         quality: { type: 'string' },
         format: { type: 'string' },
+        encoder: { type: 'string' },
         out: { type: 'string', short: 'o' },
         json: { type: 'boolean' },
         'list-templates': { type: 'boolean' },
@@ -105,7 +112,12 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (values['list-templates']) {
-    for (const t of listTemplates()) console.log(`${t.id.padEnd(12)} ${t.format.padEnd(5)} ${t.description}`);
+    const app = await openApp({ home: defaultHome() });
+    try {
+      for (const t of await listTemplates(app.db)) console.log(`${t.id.padEnd(14)} ${t.format.padEnd(5)} ${t.builtin ? '' : '(yours) '}${t.description}`);
+    } finally {
+      await app.close();
+    }
     return 0;
   }
   if (values['list-voices']) {
@@ -134,7 +146,7 @@ async function main(argv: string[]): Promise<number> {
         { title: basename(values.audio).replace(/\.[^.]+$/, ''), scenes: [{ text: values.text ?? '', audio: { path: resolve(values.audio) } }] }
       : projectFromText(values.text ?? '');
   const overrides: Partial<ProjectInput> = Object.fromEntries(
-    (['avatar', 'voice', 'template', 'quality', 'format'] as const).filter((k) => values[k] !== undefined).map((k) => [k, values[k]]),
+    (['avatar', 'voice', 'template', 'quality', 'format', 'encoder'] as const).filter((k) => values[k] !== undefined).map((k) => [k, values[k]]),
   );
   if (values.lipsync !== undefined) overrides.lipSync = values.lipsync === 'warp' ? 'warp' : resolve(values.lipsync);
   if (values.speed !== undefined) {
@@ -158,7 +170,10 @@ async function main(argv: string[]): Promise<number> {
       });
       project.avatar = avatar.id;
     }
-    await checkProject(project, (id) => resolveAvatar(app.db, id), (id) => resolveVoice(id, app.db));
+    await checkProject(project, (id) => resolveAvatar(app.db, id), (id) => resolveVoice(id, app.db), {
+      lookupTemplate: (id) => resolveTemplate(app.db, id),
+      account: await readAccount(app.db),
+    });
   } catch (error) {
     await app.close();
     throw error;
@@ -188,8 +203,14 @@ async function main(argv: string[]): Promise<number> {
     const seconds = (performance.now() - started) / 1000;
     if (process.stderr.isTTY && !json) process.stderr.write('\n');
     if (result.status === 'completed') {
-      if (json) console.log(JSON.stringify({ type: 'done', videoId: result.id, output: outputPath, duration: result.durationSeconds, seconds: round(seconds) }));
-      else console.log(`${outputPath}: ${result.durationSeconds?.toFixed(1)} s of video in ${seconds.toFixed(1)} s (encoder libx264)`);
+      const files = sidecarPaths(outputPath);
+      if (json) {
+        console.log(JSON.stringify({ type: 'done', videoId: result.id, output: outputPath, ...files, duration: result.durationSeconds, seconds: round(seconds), encoder: result.encoder, note: result.note }));
+      } else {
+        console.log(`${outputPath}: ${result.durationSeconds?.toFixed(1)} s of video in ${seconds.toFixed(1)} s (encoder ${result.encoder})`);
+        console.log(`  captions ${files.srt}, ${files.vtt}; thumbnail ${files.thumbnail}`);
+        if (result.note) console.log(`  note: ${result.note}`);
+      }
       return 0;
     }
     const message = result.status === 'cancelled' ? 'render cancelled; no output was written' : `render failed: ${result.error}`;

@@ -1,26 +1,36 @@
 import { join } from 'node:path';
 import { Resvg } from '@resvg/resvg-js';
-import type { Background } from '../../src-shared/project';
+import type { Background, LogoPosition, Project } from '../../src-shared/project';
 import type { Template } from '../../src-shared/template';
 import { openFfmpegSink, runFfmpeg } from '../media/ffmpeg';
 import { resourcesDir } from '../paths';
-import { buildCues, toAss } from './captions';
+import { captionStyleFor, toAss, type Cue } from './captions';
 import { writeAtomic, type Timeline } from './stages';
+import { encodeWithFallback, encoderArgs, type EncoderChoice } from '../media/encoders';
 import type { Stage } from './stage';
 
 /** Encoder settings of every render, and of the benchmark's floor, so the two compare fairly. */
 export const VIDEO_CODEC_ARGS = ['-c:v', 'libx264', '-preset', 'veryfast', '-crf', '21', '-pix_fmt', 'yuv420p'];
 export const AUDIO_CODEC_ARGS = ['-c:a', 'aac', '-b:a', '160k', '-ar', '48000'];
 
-export interface Placement {
-  /** Scene-by-scene horizontal position of the presenter's left edge, in pixels. */
-  x: number[];
-  y: number;
-}
-
 /** Quote a path for an ffmpeg filter argument (Windows drive colons and quotes included). */
 export function filterPath(path: string): string {
   return `'${path.replace(/\\/g, '/').replace(/'/g, "'\\\\''").replace(/:/g, '\\:')}'`;
+}
+
+/** Each scene's time on screen: from the middle of the pause before it to the middle of the pause after it. */
+export function sceneWindows(timeline: Timeline): { from: number; to: number }[] {
+  const { scenes } = timeline;
+  return scenes.map((scene, i) => ({
+    from: i === 0 ? 0 : (scenes[i - 1].end + scene.start) / 2,
+    to: i === scenes.length - 1 ? timeline.duration : (scene.end + scenes[i + 1].start) / 2,
+  }));
+}
+
+/** An ffmpeg `enable` expression true during the given scenes' windows. */
+export function enableDuring(sceneIndexes: number[], timeline: Timeline): string {
+  const windows = sceneWindows(timeline);
+  return sceneIndexes.map((i) => `between(t,${windows[i].from.toFixed(3)},${windows[i].to.toFixed(3)})`).join('+') || '0';
 }
 
 function backgroundSvg(background: Background, width: number, height: number): string {
@@ -35,14 +45,30 @@ function backgroundSvg(background: Background, width: number, height: number): s
 <radialGradient id="v" cx="0.5" cy="0.42" r="0.75"><stop offset="0.55" stop-color="#000" stop-opacity="0"/><stop offset="1" stop-color="#000" stop-opacity="0.35"/></radialGradient>
 </defs><rect width="100%" height="100%" fill="url(#g)"/><rect width="100%" height="100%" fill="url(#v)"/></svg>`;
   }
-  throw new Error('image backgrounds are scaled by ffmpeg');
+  throw new Error('image and video backgrounds are scaled by ffmpeg');
 }
+
+/**
+ * Every still of the base track is RGBA like the ones resvg draws: a change of pixel format midway
+ * through ffmpeg's concat input re-initialises the whole filter graph, which breaks the overlays'
+ * timing (frozen frames, scenes out of place).
+ */
+const STILL_FORMAT = ['-frames:v', '1', '-pix_fmt', 'rgba', '-f', 'image2', '-c:v', 'png'];
 
 /** One still per distinct background, at the output size. */
 export async function renderBackground(background: Background, width: number, height: number, path: string, signal: AbortSignal): Promise<void> {
+  if (background.type === 'video') {
+    // A still of the video's first frame: what shows under it while it fades in.
+    await runFfmpeg({
+      args: ['-i', background.path, '-vf', `scale=${width}:${height}:force_original_aspect_ratio=increase,crop=${width}:${height}`, ...STILL_FORMAT, path],
+      signal,
+      what: `background video ${background.path}`,
+    });
+    return;
+  }
   if (background.type === 'image') {
     await runFfmpeg({
-      args: ['-i', background.path, '-vf', `scale=${width}:${height}:force_original_aspect_ratio=increase,crop=${width}:${height}`, '-frames:v', '1', path],
+      args: ['-i', background.path, '-vf', `scale=${width}:${height}:force_original_aspect_ratio=increase,crop=${width}:${height}`, ...STILL_FORMAT, path],
       signal,
       what: `background image ${background.path}`,
     });
@@ -66,17 +92,6 @@ export interface AvatarOverlay {
   feed?: (write: (frame: Uint8Array) => Promise<void>) => Promise<void>;
 }
 
-export interface ComposeInput {
-  timeline: Timeline;
-  template: Template;
-  backgrounds: Background[];
-  avatar: AvatarOverlay;
-  size: { width: number; height: number };
-  fps: number;
-  workDir: string;
-  outputPath: string;
-}
-
 /** An expression of t that takes each scene's value from the scene's start. */
 export function perScene(values: number[], timeline: Timeline): string {
   let expr = String(values[values.length - 1]);
@@ -86,65 +101,312 @@ export function perScene(values: number[], timeline: Timeline): string {
   return expr;
 }
 
-/** The presenter's overlay: its sprites, placed per scene, with a slow idle sway. */
-export function presenterOverlay(listPath: string, placement: Placement, timeline: Timeline): AvatarOverlay {
-  return {
-    inputArgs: ['-f', 'concat', '-safe', '0', '-i', listPath],
-    overlay: ([sprites], base, out) =>
-      `[${base}][${sprites}:v]overlay=x='${perScene(placement.x, timeline)}+3*sin(2*PI*t/7.3)':y='${placement.y}+2*sin(2*PI*t/4.1)':format=yuv420:eof_action=repeat:shortest=0[${out}]`,
-  };
+/** Diameter of the round bubble as a fraction of the frame height, when the template is not built around it. */
+export const BUBBLE_SCALE = 0.34;
+
+/** Where a bubble sits: the bottom-right corner, clear of the edge. */
+export function bubbleGeometry(template: Template, size: { width: number; height: number }) {
+  const diameter = 2 * Math.round(((template.avatar.layout === 'bubble' ? Math.min(0.6, template.avatar.scale) : BUBBLE_SCALE) * size.height) / 2);
+  const margin = Math.round(Math.min(size.width, size.height) * 0.04);
+  return { diameter, x: size.width - margin - diameter, y: size.height - margin - diameter };
+}
+
+/** The bubble's disc: the brand's colour with a light ring, transparent outside the circle. */
+export function bubbleDiscSvg(diameter: number, colour: string): string {
+  const r = diameter / 2;
+  const ring = Math.max(2, Math.round(diameter * 0.025));
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${diameter}" height="${diameter}"><circle cx="${r}" cy="${r}" r="${r - 0.5}" fill="#ffffff"/><circle cx="${r}" cy="${r}" r="${r - ring}" fill="${colour}"/></svg>`;
 }
 
 /**
- * Compose and encode in one ffmpeg run: per-scene backgrounds, the presenter's frames with idle
- * motion, burned-in captions through libass, speech; H.264 + AAC in MP4 with faststart. Pixels
- * never enter JavaScript.
+ * The built-in presenter's overlay: its sprites with a slow idle sway, standing where each scene's
+ * layout says, or head and shoulders in a round bubble in the corner.
  */
-export const composeStage: Stage<ComposeInput, void> = async (input, { signal, report }) => {
-  const { timeline, template, size, fps, workDir } = input;
+export async function presenterOverlay(options: {
+  listPath: string;
+  sprite: { width: number; height: number };
+  template: Template;
+  project: Project;
+  size: { width: number; height: number };
+  fps: number;
+  timeline: Timeline;
+  workDir: string;
+}): Promise<AvatarOverlay> {
+  const { sprite, template, project, size, timeline } = options;
+  const layouts = project.scenes.map((scene) => scene.avatarLayout ?? template.avatar.layout);
+  const standing = layouts.flatMap((l, i) => (l === 'bubble' ? [] : [i]));
+  const bubbled = layouts.flatMap((l, i) => (l === 'bubble' ? [i] : []));
+  const x = layouts.map((layout) => {
+    const centre = layout === 'left' ? 0.3 : layout === 'right' ? 0.7 : 0.5;
+    return Math.round(Math.min(size.width - sprite.width * 0.75, Math.max(-sprite.width * 0.25, size.width * centre - sprite.width / 2)));
+  });
+  // A little below the frame's edge, so the idle sway never shows the bottom of the sprite.
+  const y = size.height - sprite.height + Math.round(size.height * 0.01) + 3;
+  const bubble = bubbleGeometry(template, size);
+  const discPath = join(options.workDir, 'bubble-disc.png');
+  if (bubbled.length) {
+    await writeAtomic(discPath, renderSvg(bubbleDiscSvg(bubble.diameter, project.brand.primary ?? template.brand.primary)));
+  }
+  return {
+    inputArgs: [
+      ...['-f', 'concat', '-safe', '0', '-i', options.listPath],
+      ...(bubbled.length ? ['-loop', '1', '-framerate', String(options.fps), '-i', discPath] : []),
+    ],
+    overlay: ([sprites, disc], base, out) => {
+      const both = standing.length > 0 && bubbled.length > 0;
+      const parts = [both ? `[${sprites}:v]split[pfull][phead]` : `[${sprites}:v]null[${standing.length ? 'pfull' : 'phead'}]`];
+      let at = base;
+      if (standing.length) {
+        parts.push(
+          `[${at}][pfull]overlay=x='${perScene(x, timeline)}+3*sin(2*PI*t/7.3)':y='${y}+2*sin(2*PI*t/4.1)':format=yuv420:eof_action=repeat:shortest=0:enable='${enableDuring(standing, timeline)}'[pstand]`,
+        );
+        at = 'pstand';
+      }
+      if (bubbled.length) {
+        // Head and shoulders, framed square, on the disc, clipped to the circle.
+        const side = Math.round(sprite.width * 0.7);
+        const inner = 2 * Math.round((bubble.diameter * 0.94) / 2);
+        parts.push(
+          `[phead]crop=${side}:${side}:${Math.round((sprite.width - side) / 2)}:${Math.round(sprite.height * 0.1)},scale=${inner}:${inner}[headshot]`,
+          `[${disc}:v]format=rgba,split[disc][discmask]`,
+          `[discmask]alphaextract[circle]`,
+          `[disc][headshot]overlay=x=${(bubble.diameter - inner) / 2}:y=${Math.round((bubble.diameter - inner) * 0.75)}:format=rgb:eof_action=repeat[headdisc]`,
+          `[headdisc][circle]alphamerge[bubble]`,
+          `[${at}][bubble]overlay=x=${bubble.x}:y=${bubble.y}:format=yuv420:enable='${enableDuring(bubbled, timeline)}'[pbubble]`,
+        );
+        at = 'pbubble';
+      }
+      parts.push(`[${at}]null[${out}]`);
+      return parts.join(';');
+    },
+  };
+}
+
+export interface ComposeInput {
+  timeline: Timeline;
+  project: Project;
+  template: Template;
+  /** Each scene's background (the photo itself for a full-frame photo avatar that keeps its own). */
+  backgrounds: Background[];
+  avatar: AvatarOverlay;
+  cues: Cue[];
+  size: { width: number; height: number };
+  fps: number;
+  workDir: string;
+  outputPath: string;
+  encoder: EncoderChoice;
+  /** The free tier's "Made with Mouthpiece" mark. */
+  watermark: boolean;
+}
+
+export interface ComposeOutput {
+  /** The encoder that wrote the file: the chosen one, or libx264 after a hardware encoder failed. */
+  encoder: string;
+  note?: string;
+}
+
+/** How long a crossfade between scenes takes; it happens inside the pause between them. */
+export const FADE_SECONDS = 0.5;
+const CARD_FADE = 0.4;
+
+const FONT_FILE = () => join(resourcesDir(), 'fonts', 'Inter-Bold.ttf');
+
+function renderSvg(svg: string): Buffer {
+  return new Resvg(svg, { font: { fontFiles: [FONT_FILE()], loadSystemFonts: false, defaultFontFamily: 'Inter' } }).render().asPng();
+}
+
+const escapeXml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+
+/** Greedy word wrap for card titles. */
+function wrap(text: string, maxChars: number): string[] {
+  const lines: string[] = [];
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    const last = lines[lines.length - 1];
+    if (last !== undefined && last.length + 1 + word.length <= maxChars) lines[lines.length - 1] = `${last} ${word}`;
+    else lines.push(word);
+  }
+  return lines.slice(0, 4);
+}
+
+/** An intro or outro card: the brand's gradient with the title in large type. */
+export function cardSvg(text: string, colours: { primary: string; secondary: string }, size: { width: number; height: number }): string {
+  const fontSize = Math.round(Math.min(size.width, size.height) * 0.085);
+  const lines = wrap(text, Math.max(12, Math.floor((size.width * 0.8) / (fontSize * 0.56))));
+  const lineHeight = fontSize * 1.2;
+  const top = size.height / 2 - ((lines.length - 1) * lineHeight) / 2;
+  const tspans = lines
+    .map((line, i) => `<text x="50%" y="${(top + i * lineHeight).toFixed(1)}" text-anchor="middle" dominant-baseline="central" font-family="Inter" font-weight="700" font-size="${fontSize}" fill="#ffffff">${escapeXml(line)}</text>`)
+    .join('');
+  const bar = `<rect x="${(size.width / 2 - fontSize * 1.2).toFixed(1)}" y="${(top + (lines.length - 0.5) * lineHeight + fontSize * 0.3).toFixed(1)}" width="${(fontSize * 2.4).toFixed(1)}" height="${Math.max(4, Math.round(fontSize * 0.12))}" rx="3" fill="#ffffff" fill-opacity="0.7"/>`;
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${size.width}" height="${size.height}"><defs><linearGradient id="g" x1="0" y1="0" x2="1" y2="1"><stop offset="0" stop-color="${colours.primary}"/><stop offset="1" stop-color="${colours.secondary}"/></linearGradient></defs><rect width="100%" height="100%" fill="url(#g)"/>${tspans}${bar}</svg>`;
+}
+
+/** The free tier's mark: small white type on a soft dark pill. */
+export function watermarkSvg(size: { width: number; height: number }): { svg: string; width: number; height: number } {
+  const fontSize = Math.max(14, Math.round(Math.min(size.width, size.height) * 0.028));
+  const text = 'Made with Mouthpiece';
+  const width = Math.round(fontSize * 0.6 * text.length + fontSize * 1.4);
+  const height = Math.round(fontSize * 2);
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><rect width="100%" height="100%" rx="${height / 2}" fill="#000000" fill-opacity="0.45"/><text x="50%" y="50%" text-anchor="middle" dominant-baseline="central" font-family="Inter" font-weight="700" font-size="${fontSize}" fill="#ffffff" fill-opacity="0.92">${text}</text></svg>`;
+  return { svg, width, height };
+}
+
+/** Overlay coordinates of a corner, with a margin. */
+function corner(position: LogoPosition, margin: number): { x: string; y: string } {
+  return {
+    x: position.endsWith('left') ? String(margin) : `main_w-overlay_w-${margin}`,
+    y: position.startsWith('top') ? String(margin) : `main_h-overlay_h-${margin}`,
+  };
+}
+
+/** ffmpeg's input arguments, counted so filters can name each input by its index. */
+class Inputs {
+  readonly args: string[] = [];
+  private count = 0;
+
+  /** Adds the arguments of one or more inputs; returns the index of the first. */
+  add(...args: string[]): number {
+    const first = this.count;
+    this.args.push(...args);
+    this.count += args.filter((a) => a === '-i').length;
+    return first;
+  }
+}
+
+/**
+ * Compose and encode in one ffmpeg run: per-scene backgrounds (stills, or looping videos) with
+ * cuts or crossfades, the avatar, burned-in captions through libass, cards, logo and watermark,
+ * speech; MP4 with faststart. Pixels never enter JavaScript here: the filter graph does it all.
+ */
+export const composeStage: Stage<ComposeInput, ComposeOutput> = async (input, { signal, report }) => {
+  const { timeline, template, project, size, fps, workDir } = input;
+  const windows = sceneWindows(timeline);
+  const transitions = project.scenes.map((scene, i) => (i === 0 ? 'cut' : (scene.transition ?? template.transition)));
+  const colours = { primary: project.brand.primary ?? template.brand.primary, secondary: project.brand.secondary ?? template.brand.secondary };
+
+  // One still per distinct background (a video's first frame stands in for it in the base track).
   const distinct = [...new Set(input.backgrounds.map((b) => JSON.stringify(b)))];
+  const stillOf = (i: number) => join(workDir, `background-${distinct.indexOf(JSON.stringify(input.backgrounds[i]))}.png`);
   for (const [i, key] of distinct.entries()) {
     await renderBackground(JSON.parse(key) as Background, size.width, size.height, join(workDir, `background-${i}.png`), signal);
   }
+  // The base track switches scene at each window's start, or at the end of the crossfade into it.
+  const switchAt = windows.map((w, i) => (i === 0 ? 0 : transitions[i] === 'fade' ? w.from + FADE_SECONDS / 2 : w.from));
   const bgLines = ['ffconcat version 1.0'];
-  timeline.scenes.forEach((scene, i) => {
-    const from = i === 0 ? 0 : (timeline.scenes[i - 1].end + scene.start) / 2;
-    const to = i === timeline.scenes.length - 1 ? timeline.duration : (scene.end + timeline.scenes[i + 1].start) / 2;
-    bgLines.push(`file background-${distinct.indexOf(JSON.stringify(input.backgrounds[i]))}.png`, `duration ${(to - from).toFixed(6)}`);
+  windows.forEach((_, i) => {
+    const to = i === windows.length - 1 ? timeline.duration : switchAt[i + 1];
+    bgLines.push(`file ${stillOf(i).split(/[\\/]/).pop()}`, `duration ${(to - switchAt[i]).toFixed(6)}`);
   });
   bgLines.push(bgLines[bgLines.length - 2]);
   await writeAtomic(join(workDir, 'background.ffconcat'), bgLines.join('\n') + '\n');
-  await writeAtomic(join(workDir, 'captions.ass'), toAss(buildCues(timeline.words), template.captions, size));
+
+  const style = captionStyleFor(template, project);
+  const burnCaptions = style.style !== 'none' && input.cues.length > 0;
+  if (burnCaptions) await writeAtomic(join(workDir, 'captions.ass'), toAss(input.cues, style, size));
+
+  const inputs = new Inputs();
+  const graph: string[] = [];
+  let last = 'bg';
+  const step = (filter: string, label: string) => {
+    graph.push(filter.replace('{in}', `[${last}]`) + `[${label}]`);
+    last = label;
+  };
+  inputs.add('-f', 'concat', '-safe', '0', '-i', join(workDir, 'background.ffconcat'));
+  graph.push(`[0:v]fps=${fps},format=yuv420p[bg]`);
+
+  // Looping video backgrounds and crossfades: each lies over the base track during its own window.
+  const fit = `scale=${size.width}:${size.height}:force_original_aspect_ratio=increase,crop=${size.width}:${size.height},fps=${fps}`;
+  for (let i = 0; i < windows.length; i++) {
+    const background = input.backgrounds[i];
+    const fadeIn = transitions[i] === 'fade';
+    const start = fadeIn ? windows[i].from - FADE_SECONDS / 2 : windows[i].from;
+    if (background.type === 'video') {
+      const end = i === windows.length - 1 ? timeline.duration : transitions[i + 1] === 'fade' ? windows[i].to + FADE_SECONDS / 2 : windows[i].to;
+      const at = inputs.add('-stream_loop', '-1', '-t', (end - start).toFixed(3), '-i', background.path);
+      graph.push(
+        `[${at}:v]${fit},format=yuva420p${fadeIn ? `,fade=t=in:st=0:d=${FADE_SECONDS}:alpha=1` : ''},setpts=PTS-STARTPTS+${start.toFixed(3)}/TB[scene${i}]`,
+      );
+      step(`{in}[scene${i}]overlay=eof_action=pass:format=yuv420`, `bg${i}`);
+    } else if (fadeIn) {
+      const at = inputs.add('-loop', '1', '-framerate', String(fps), '-t', FADE_SECONDS.toFixed(3), '-i', stillOf(i));
+      graph.push(`[${at}:v]format=yuva420p,fade=t=in:st=0:d=${FADE_SECONDS}:alpha=1,setpts=PTS-STARTPTS+${start.toFixed(3)}/TB[scene${i}]`);
+      step(`{in}[scene${i}]overlay=eof_action=pass:format=yuv420`, `bg${i}`);
+    }
+  }
+
+  const avatarFirst = inputs.add(...input.avatar.inputArgs);
+  const avatarCount = input.avatar.inputArgs.filter((a) => a === '-i').length;
+  graph.push(input.avatar.overlay(Array.from({ length: avatarCount }, (_, k) => avatarFirst + k), last, 'avatar'));
+  last = 'avatar';
+
+  if (burnCaptions) {
+    step(`{in}subtitles=filename=${filterPath(join(workDir, 'captions.ass'))}:fontsdir=${filterPath(join(resourcesDir(), 'fonts'))}`, 'captioned');
+  }
+
+  for (const kind of ['intro', 'outro'] as const) {
+    const card = timeline.cards?.[kind];
+    if (!card) continue;
+    const text = project[kind]?.text || (kind === 'intro' ? project.title : 'Thanks for watching');
+    const path = join(workDir, `${kind}.png`);
+    await writeAtomic(path, renderSvg(cardSvg(text, colours, size)));
+    const length = card.end - card.start;
+    const at = inputs.add('-loop', '1', '-framerate', String(fps), '-t', length.toFixed(3), '-i', path);
+    const fade = kind === 'intro' ? `fade=t=out:st=${(length - CARD_FADE).toFixed(3)}:d=${CARD_FADE}:alpha=1` : `fade=t=in:st=0:d=${CARD_FADE}:alpha=1`;
+    graph.push(`[${at}:v]format=yuva420p,${fade},setpts=PTS-STARTPTS+${card.start.toFixed(3)}/TB[${kind}]`);
+    step(`{in}[${kind}]overlay=eof_action=pass:format=yuv420`, `with${kind}`);
+  }
+
+  const margin = Math.round(Math.min(size.width, size.height) * 0.04);
+  const logo = project.brand.logo;
+  if (logo) {
+    const at = inputs.add('-i', logo.path);
+    const width = 2 * Math.round((logo.size * size.width) / 2);
+    const { x, y } = corner(logo.position ?? template.brand.logoPosition, margin);
+    // Scaled and decoded once, then repeated in memory.
+    graph.push(`[${at}:v]scale=${width}:-2:flags=lanczos,format=rgba,loop=loop=-1:size=1:start=0[logo]`);
+    step(`{in}[logo]overlay=x=${x}:y=${y}:format=yuv420:shortest=0`, 'withlogo');
+  }
+  if (input.watermark) {
+    const mark = watermarkSvg(size);
+    const path = join(workDir, 'watermark.png');
+    await writeAtomic(path, renderSvg(mark.svg));
+    const at = inputs.add('-i', path);
+    // Out of the logo's way.
+    const position: LogoPosition = logo && (logo.position ?? template.brand.logoPosition) === 'bottom-right' ? 'bottom-left' : 'bottom-right';
+    const { x, y } = corner(position, margin);
+    graph.push(`[${at}:v]format=rgba,loop=loop=-1:size=1:start=0[mark]`);
+    step(`{in}[mark]overlay=x=${x}:y=${y}:format=yuv420:shortest=0`, 'withmark');
+  }
+  const audioInput = inputs.add('-i', timeline.wavPath);
   report(0.02);
 
-  const avatarInputs = input.avatar.inputArgs.filter((a) => a === '-i').length;
-  const audioInput = 1 + avatarInputs;
-  const filter = [
-    `[0:v]fps=${fps},format=yuv420p[bg]`,
-    input.avatar.overlay(Array.from({ length: avatarInputs }, (_, i) => 1 + i), 'bg', 'withavatar'),
-    `[withavatar]subtitles=filename=${filterPath(join(workDir, 'captions.ass'))}:fontsdir=${filterPath(join(resourcesDir(), 'fonts'))}[v]`,
-  ].join(';');
-  const run = {
-    args: [
-      ...['-f', 'concat', '-safe', '0', '-i', join(workDir, 'background.ffconcat')],
-      ...input.avatar.inputArgs,
-      ...['-i', timeline.wavPath],
-      ...['-filter_complex', filter, '-map', '[v]', '-map', `${audioInput}:a`, '-r', String(fps)],
-      ...VIDEO_CODEC_ARGS,
-      ...AUDIO_CODEC_ARGS,
-      ...['-t', timeline.duration.toFixed(3), '-movflags', '+faststart', '-f', 'mp4', input.outputPath],
-    ],
-    signal,
-    onProgress: (seconds: number) => report(0.02 + 0.98 * Math.min(1, seconds / timeline.duration)),
-    what: 'composing the video',
+  const encode = async (choice: EncoderChoice) => {
+    const codec = encoderArgs(choice.encoder, { ...size, fps });
+    const run = {
+      binary: choice.binary,
+      args: [
+        ...codec.inputArgs,
+        ...inputs.args,
+        ...['-filter_complex', [...graph, `[${last}]format=yuv420p${codec.filterTail}[v]`].join(';')],
+        ...['-map', '[v]', '-map', `${audioInput}:a`, '-r', String(fps)],
+        ...codec.codecArgs,
+        ...AUDIO_CODEC_ARGS,
+        ...['-t', timeline.duration.toFixed(3), '-movflags', '+faststart', '-f', 'mp4', input.outputPath],
+      ],
+      signal,
+      onProgress: (seconds: number) => report(0.02 + 0.98 * Math.min(1, seconds / timeline.duration)),
+      what: `composing the video (${choice.encoder})`,
+    };
+    if (!input.avatar.feed) return runFfmpeg(run);
+    const sink = openFfmpegSink(run);
+    try {
+      await input.avatar.feed((frame) => sink.write(frame));
+    } catch (error) {
+      await sink.finish().catch(() => undefined);
+      throw error;
+    }
+    await sink.finish();
   };
-  if (!input.avatar.feed) return runFfmpeg(run);
-  const sink = openFfmpegSink(run);
-  try {
-    await input.avatar.feed((frame) => sink.write(frame));
-  } catch (error) {
-    await sink.finish().catch(() => undefined);
-    throw error;
-  }
-  await sink.finish();
+  const outcome = await encodeWithFallback(encode, input.encoder);
+  return { encoder: outcome.encoder, note: outcome.note };
 };

@@ -1,14 +1,21 @@
 import { access, constants, mkdir, stat } from 'node:fs/promises';
 import { dirname, extname, join } from 'node:path';
 import { AppError, ErrorCode, isCancelled, toErrorData } from '../../src-shared/errors';
-import { projectSchema } from '../../src-shared/project';
+import { describeIssues, projectSchema } from '../../src-shared/project';
 import type { RenderProgress, VideoSummary } from '../../src-shared/video';
 import { recordEvent } from '../audit/log';
 import type { Db } from '../db/connection';
 import { changeStatus, findVideo, toSummary } from '../videos/repository';
+import { readAccount } from '../account/account';
 import { resolveAvatar } from '../avatars/library';
+import { chooseEncoder } from '../media/encoders';
+import { readSettings } from '../settings/settings';
+import { resolveTemplate } from '../templates/library';
 import { resolveVoice } from '../voices/catalogue';
 import { renderProject } from './renderProject';
+
+/** Where the encoder probe's findings are kept, per ffmpeg binary and version. */
+export const encoderCacheFile = (home: string) => join(home, 'cache', 'encoders.json');
 
 /** Refuse an output path we could not write, before any work is done. */
 export async function checkOutputPath(path: string): Promise<void> {
@@ -50,6 +57,15 @@ export class RenderQueue {
   /** Queue a video; the promise it returns settles when its render ends, however it ends. */
   async enqueue(videoId: string, outputPath?: string): Promise<{ queued: VideoSummary; done: Promise<VideoSummary> }> {
     const row = await findVideo(this.db, videoId);
+    // The editor saves half-written projects; only a whole one may render.
+    let json: unknown;
+    try {
+      json = JSON.parse(row.project_json);
+    } catch {
+      throw new AppError(ErrorCode.BadInput, `video ${videoId}: its saved project is not valid JSON; open it in the editor and save it again`);
+    }
+    const parsed = projectSchema.safeParse(json);
+    if (!parsed.success) throw new AppError(ErrorCode.BadInput, describeIssues(parsed.error));
     const output = outputPath ?? row.output_path ?? join(this.home, 'videos', `${slug(row.title)}-${row.id.slice(0, 8)}.mp4`);
     if (!outputPath) await mkdir(dirname(output), { recursive: true });
     await checkOutputPath(output);
@@ -108,6 +124,14 @@ export class RenderQueue {
       await recordEvent(this.db, 'render.started', videoId);
       this.events.changed(toSummary(row));
       const project = projectSchema.parse(JSON.parse(row.project_json));
+      await mkdir(join(this.home, 'cache'), { recursive: true });
+      const settings = await readSettings(this.db);
+      const encoder = await chooseEncoder({
+        cacheFile: encoderCacheFile(this.home),
+        systemFfmpeg: settings.ffmpegPath,
+        force: project.encoder,
+        signal: controller.signal,
+      });
       let lastWrite = 0;
       let lastStage = '';
       const result = await renderProject({
@@ -118,6 +142,9 @@ export class RenderQueue {
         signal: controller.signal,
         lookupAvatar: (id) => resolveAvatar(this.db, id),
         lookupVoice: (id) => resolveVoice(id, this.db),
+        lookupTemplate: (id) => resolveTemplate(this.db, id),
+        account: await readAccount(this.db),
+        encoder,
         onProgress: (p) => {
           const now = Date.now();
           if (p.stage === lastStage && now - lastWrite < PROGRESS_INTERVAL_MS && p.stageProgress < 1) return;
@@ -132,8 +159,16 @@ export class RenderQueue {
         progress: 1,
         durationSeconds: result.durationSeconds,
         timings: result.timings,
+        encoder: result.encoder,
+        note: result.note ?? null,
       });
-      await recordEvent(this.db, 'render.finished', videoId, { durationSeconds: result.durationSeconds, timings: result.timings, engine: result.engine });
+      await recordEvent(this.db, 'render.finished', videoId, {
+        durationSeconds: result.durationSeconds,
+        timings: result.timings,
+        engine: result.engine,
+        encoder: result.encoder,
+        ...(result.note ? { note: result.note } : {}),
+      });
       return toSummary(done);
     } catch (error) {
       const cancelled = isCancelled(error);

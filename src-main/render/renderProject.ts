@@ -1,17 +1,20 @@
 import { existsSync } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { BUILTIN_AVATAR_ID } from '../../src-shared/avatar';
 import { AppError, ErrorCode } from '../../src-shared/errors';
-import { frameSize, type Project } from '../../src-shared/project';
+import type { AccountSummary } from '../../src-shared/ipc';
+import { QUALITIES, frameSize, type Project } from '../../src-shared/project';
 import type { Template } from '../../src-shared/template';
 import { checkWav2LipModel } from '../lipsync/wav2lip';
-import { ffprobe } from '../media/ffmpeg';
+import { SOFTWARE_ENCODER, type EncoderChoice } from '../media/encoders';
+import { ffmpegPath, ffprobe, runFfmpeg } from '../media/ffmpeg';
 import { findTemplate } from '../templates/catalogue';
 import { resolveVoice, type VoiceRef } from '../voices/catalogue';
 import type { ClipAvatarData, PhotoAvatarData } from '../avatars/prepare';
 import { talkingClipStage } from './talkingClip';
-import { composeStage, presenterOverlay, type AvatarOverlay, type Placement } from './compose';
+import { buildCues, toSrt, toVtt } from './captions';
+import { composeStage, presenterOverlay, type AvatarOverlay } from './compose';
 import { talkingPhotoStage } from './talkingPhoto';
 import { StageRunner, type StageProgress } from './stage';
 import { mouthStage, presenterStage, speechStage } from './stages';
@@ -31,7 +34,18 @@ export interface RenderRequest {
   lookupAvatar?: AvatarLookup;
   /** Finds a voice by id (the library knows imported Piper voices). */
   lookupVoice?: (id: string) => Promise<VoiceRef>;
+  /** Finds a template by id (the library knows the user's); built-in ones only without it. */
+  lookupTemplate?: TemplateLookup;
+  /** What the account allows; the free tier's limits without one. */
+  account?: Pick<AccountSummary, 'tier' | 'maxQuality' | 'watermark'>;
+  /** The encoder chosen by probing; libx264 in the bundled ffmpeg without one. */
+  encoder?: EncoderChoice;
 }
+
+export type TemplateLookup = (id: string) => Promise<Template>;
+
+/** The free tier's limits: what a render gets when no account says otherwise. */
+export const FREE_LIMITS: NonNullable<RenderRequest['account']> = { tier: 'free', maxQuality: '1080p', watermark: true };
 
 export interface RenderResult {
   outputPath: string;
@@ -39,6 +53,18 @@ export interface RenderResult {
   timings: Record<string, number>;
   /** What animated the avatar and on which execution provider, recorded with the render. */
   engine: { name: string; provider: string };
+  /** The encoder that wrote the video, and a note when a hardware one failed and software finished. */
+  encoder: string;
+  note?: string;
+  /** Written beside the video: captions as SRT and WebVTT, and a JPEG thumbnail. */
+  files: { srt: string; vtt: string; thumbnail: string };
+  size: { width: number; height: number };
+}
+
+/** The files a render writes beside OUT.mp4. */
+export function sidecarPaths(outputPath: string): RenderResult['files'] {
+  const base = outputPath.replace(/\.mp4$/i, '');
+  return { srt: `${base}.srt`, vtt: `${base}.vtt`, thumbnail: `${base}.jpg` };
 }
 
 /** A project's avatar, ready to render: the built-in presenter, or a prepared photo or clip. */
@@ -60,8 +86,35 @@ export async function checkProject(
   project: Project,
   lookupAvatar: AvatarLookup = builtinOnly,
   lookupVoice: (id: string) => Promise<VoiceRef> = (id) => resolveVoice(id),
+  options: { lookupTemplate?: TemplateLookup; account?: RenderRequest['account'] } = {},
 ) {
-  const template = findTemplate(project.template);
+  const template = await (options.lookupTemplate ?? (async (id: string) => findTemplate(id)))(project.template);
+  const account = options.account ?? FREE_LIMITS;
+  if (QUALITIES.indexOf(project.quality) > QUALITIES.indexOf(account.maxQuality)) {
+    throw new AppError(
+      ErrorCode.BadInput,
+      `quality: ${project.quality} needs a premium account; the ${account.tier} tier renders up to ${account.maxQuality}. Choose ${account.maxQuality} or lower`,
+    );
+  }
+  for (const [index, scene] of project.scenes.entries()) {
+    const background = scene.background;
+    if (background?.type !== 'image' && background?.type !== 'video') continue;
+    const field = `scenes.${index}.background`;
+    if (!existsSync(background.path)) throw new AppError(ErrorCode.BadInput, `${field}: ${background.path} does not exist; pick the ${background.type} again`);
+    const probe = await ffprobe(background.path).catch(() => undefined);
+    if (!probe?.streams.some((stream) => stream.codec_type === 'video')) {
+      const kinds = background.type === 'image' ? 'PNG, JPEG or WebP' : 'MP4, MOV, WebM or MKV';
+      throw new AppError(ErrorCode.BadInput, `${field}: ${basename(background.path)} is not ${background.type === 'image' ? 'an image' : 'a video'} we can read, or it is damaged; use ${kinds}`);
+    }
+  }
+  const logo = project.brand.logo;
+  if (logo) {
+    if (!existsSync(logo.path)) throw new AppError(ErrorCode.BadInput, `brand.logo: ${logo.path} does not exist; pick the logo again`);
+    const probe = await ffprobe(logo.path).catch(() => undefined);
+    if (!probe?.streams.some((stream) => stream.codec_type === 'video' && stream.width)) {
+      throw new AppError(ErrorCode.BadInput, `brand.logo: ${basename(logo.path)} is not an image we can read, or it is damaged; use a PNG (transparency is kept), JPEG or WebP`);
+    }
+  }
   const avatar = await lookupAvatar(project.avatar);
   const voices = new Map<string, VoiceRef>();
   for (const id of new Set([project.voice, ...project.scenes.map((scene) => scene.voice ?? project.voice)])) {
@@ -85,27 +138,23 @@ export async function checkProject(
     wav2lip = resolve(project.lipSync);
     await checkWav2LipModel(wav2lip);
   }
-  return { template, voices, avatar, wav2lip };
-}
-
-function placePresenter(template: Template, project: Project, size: { width: number; height: number }, spriteWidth: number, spriteHeight: number): Placement {
-  const x = project.scenes.map((scene) => {
-    const layout = scene.avatarLayout ?? template.avatar.layout;
-    const centre = layout === 'left' ? 0.3 : layout === 'right' || layout === 'bubble' ? 0.7 : 0.5;
-    return Math.round(Math.min(size.width - spriteWidth * 0.75, Math.max(-spriteWidth * 0.25, size.width * centre - spriteWidth / 2)));
-  });
-  // A little below the frame's edge, so the idle sway never shows the bottom of the sprite.
-  return { x, y: size.height - spriteHeight + Math.round(size.height * 0.01) + 3 };
+  return { template, voices, avatar, wav2lip, account };
 }
 
 /** The whole pipeline: speech -> mouth track -> avatar frames -> compose and encode. */
 export async function renderProject(request: RenderRequest): Promise<RenderResult> {
   const { project, workDir, signal } = request;
-  const { template, voices, avatar, wav2lip } = await checkProject(project, request.lookupAvatar, request.lookupVoice);
+  const { template, voices, avatar, wav2lip, account } = await checkProject(project, request.lookupAvatar, request.lookupVoice, {
+    lookupTemplate: request.lookupTemplate,
+    account: request.account,
+  });
   const size = frameSize(project.format ?? template.format, project.quality);
   const runner = new StageRunner(signal, request.onProgress);
   await mkdir(workDir, { recursive: true });
-  const partial = join(dirname(request.outputPath), `.${basename(request.outputPath)}.partial`);
+  // Everything is written under a hidden partial name and renamed only when all of it is done.
+  const partialOf = (path: string) => join(dirname(path), `.${basename(path)}.partial`);
+  const partial = partialOf(request.outputPath);
+  const sidecars = sidecarPaths(request.outputPath);
   try {
     const timeline = await runner.run('speech', speechStage, { project, voices, workDir });
     const frames = await runner.run('mouth', mouthStage, { timeline, fps: FPS });
@@ -131,13 +180,46 @@ export async function renderProject(request: RenderRequest): Promise<RenderResul
         cacheDir: join(request.cacheDir, 'presenter'),
         workDir,
       });
-      overlay = presenterOverlay(sprites.listPath, placePresenter(template, project, size, sprites.sprites.width, sprites.sprites.height), timeline);
+      overlay = await presenterOverlay({ listPath: sprites.listPath, sprite: sprites.sprites, template, project, size, fps: FPS, timeline, workDir });
     }
-    await runner.run('compose', composeStage, { timeline, template, backgrounds, avatar: overlay, size, fps: FPS, workDir, outputPath: partial });
-    await rename(partial, request.outputPath);
-    return { outputPath: request.outputPath, durationSeconds: timeline.duration, timings: { ...runner.timings } as Record<string, number>, engine };
+    // A caption never runs from one scene into the next.
+    const cues = timeline.scenes.flatMap((scene) => buildCues(timeline.words.filter((w) => w.start >= scene.start - 0.01 && w.start < scene.end + 0.01)));
+    const composed = await runner.run('compose', composeStage, {
+      timeline,
+      project,
+      template,
+      backgrounds,
+      avatar: overlay,
+      cues,
+      size,
+      fps: FPS,
+      workDir,
+      outputPath: partial,
+      encoder: request.encoder ?? { binary: ffmpegPath(), encoder: SOFTWARE_ENCODER },
+      watermark: account.watermark,
+    });
+    await writeFile(partialOf(sidecars.srt), toSrt(cues));
+    await writeFile(partialOf(sidecars.vtt), toVtt(cues));
+    // The thumbnail: the first scene a moment into its speech (past any intro card).
+    const first = timeline.scenes[0];
+    await runFfmpeg({
+      args: ['-ss', (first.start + Math.min(1.2, (first.end - first.start) / 2)).toFixed(3), '-i', partial, '-frames:v', '1', '-q:v', '3', '-f', 'image2', '-c:v', 'mjpeg', partialOf(sidecars.thumbnail)],
+      signal,
+      what: 'the thumbnail',
+    });
+    for (const path of [sidecars.srt, sidecars.vtt, sidecars.thumbnail, request.outputPath]) await rename(partialOf(path), path);
+    return {
+      outputPath: request.outputPath,
+      durationSeconds: timeline.duration,
+      timings: { ...runner.timings } as Record<string, number>,
+      engine,
+      encoder: composed.encoder,
+      note: composed.note,
+      files: sidecars,
+      size,
+    };
   } finally {
-    await rm(partial, { force: true });
+    for (const path of [request.outputPath, ...Object.values(sidecars)]) await rm(partialOf(path), { force: true });
     await rm(workDir, { recursive: true, force: true });
   }
 }

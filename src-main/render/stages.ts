@@ -20,6 +20,8 @@ export interface Timeline {
   words: WordTiming[];
   phonemes: PhonemeTiming[];
   scenes: { start: number; end: number }[];
+  /** The title cards' spans, when the project has them (the speech waits for the intro). */
+  cards?: { intro?: { start: number; end: number }; outro?: { start: number; end: number } };
 }
 
 /** Write then rename, so a crash never leaves a half-written file under the final name. */
@@ -91,7 +93,9 @@ export const speechStage: Stage<{ project: Project; voices: Map<string, VoiceRef
     report((index + 1) / project.scenes.length);
   }
   const sampleRate = Math.max(...spoken.map((s) => s.sampleRate));
-  let cursor = PADDING.lead;
+  const intro = project.intro?.seconds ?? 0;
+  const outro = project.outro?.seconds ?? 0;
+  let cursor = intro + PADDING.lead;
   const words: WordTiming[] = [];
   const phonemes: PhonemeTiming[] = [];
   const scenes: Timeline['scenes'] = [];
@@ -102,7 +106,7 @@ export const speechStage: Stage<{ project: Project; voices: Map<string, VoiceRef
     scenes.push({ start: cursor, end: cursor + speech.duration });
     cursor += speech.duration;
   }
-  const duration = cursor + PADDING.tail;
+  const duration = cursor + PADDING.tail + outro;
   const samples = new Float32Array(Math.round(duration * sampleRate));
   for (const [index, speech] of spoken.entries()) {
     const part = resample(speech.samples, speech.sampleRate, sampleRate);
@@ -110,7 +114,12 @@ export const speechStage: Stage<{ project: Project; voices: Map<string, VoiceRef
   }
   const wavPath = join(workDir, 'speech.wav');
   await writeAtomic(wavPath, encodeWav(samples, sampleRate));
-  return { duration: samples.length / sampleRate, wavPath, words, phonemes, scenes };
+  const total = samples.length / sampleRate;
+  const cards: Timeline['cards'] = {
+    ...(intro ? { intro: { start: 0, end: intro } } : {}),
+    ...(outro ? { outro: { start: total - outro, end: total } } : {}),
+  };
+  return { duration: total, wavPath, words, phonemes, scenes, cards };
 };
 
 export interface AvatarFrame {
