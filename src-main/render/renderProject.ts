@@ -59,6 +59,8 @@ export interface RenderResult {
   /** Written beside the video: captions as SRT and WebVTT, and a JPEG thumbnail. */
   files: { srt: string; vtt: string; thumbnail: string };
   size: { width: number; height: number };
+  /** When each scene's speech starts and ends in the video, in seconds. */
+  scenes: { start: number; end: number }[];
 }
 
 /** The files a render writes beside OUT.mp4. */
@@ -217,6 +219,7 @@ export async function renderProject(request: RenderRequest): Promise<RenderResul
       note: composed.note,
       files: sidecars,
       size,
+      scenes: timeline.scenes,
     };
   } finally {
     for (const path of [request.outputPath, ...Object.values(sidecars)]) await rm(partialOf(path), { force: true });
