@@ -1,5 +1,5 @@
-import { readFile } from 'node:fs/promises';
-import { basename, dirname, extname, isAbsolute, resolve } from 'node:path';
+import { mkdir, readFile } from 'node:fs/promises';
+import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AppError, ErrorCode, errorCode, toErrorData } from '../src-shared/errors';
 import { FORMATS, QUALITIES, type ProjectInput } from '../src-shared/project';
@@ -7,10 +7,11 @@ import { APP_VERSION, openApp } from './app';
 import { defaultHome } from './paths';
 import { resolveAvatar } from './avatars/library';
 import { CLIP_EXTENSIONS, IMAGE_EXTENSIONS } from './avatars/prepare';
-import { checkOutputPath } from './render/queue';
+import { checkOutputPath, encoderCacheFile } from './render/queue';
 import { checkProject, sidecarPaths } from './render/renderProject';
 import { listTemplates } from './templates/library';
-import { ENCODER_CANDIDATES } from './media/encoders';
+import { ENCODER_CANDIDATES, chooseEncoder } from './media/encoders';
+import { readSettings } from './settings/settings';
 import { createVideo, parseProject, projectFromText } from './videos/createVideo';
 import { resolveVoice } from './voices/catalogue';
 import { readAccount } from './account/account';
@@ -174,6 +175,11 @@ async function main(argv: string[]): Promise<number> {
       lookupTemplate: (id) => resolveTemplate(app.db, id),
       account: await readAccount(app.db),
     });
+    // A forced encoder that cannot work here is bad input: refuse it before the video is recorded.
+    if (project.encoder) {
+      await mkdir(join(defaultHome(), 'cache'), { recursive: true });
+      await chooseEncoder({ cacheFile: encoderCacheFile(defaultHome()), systemFfmpeg: (await readSettings(app.db)).ffmpegPath, force: project.encoder });
+    }
   } catch (error) {
     await app.close();
     throw error;

@@ -66,6 +66,10 @@ describe('npm run render', () => {
     const db = await openDatabase(join(home, 'mouthpiece.db'));
     const [row] = await db.selectFrom('videos').selectAll().execute();
     expect([row.status, row.output_path]).toEqual(['completed', out]);
+    // The encoder the probe chose is printed and kept in the render's record; captions and a thumbnail lie beside the video.
+    expect((done as { encoder?: string }).encoder).toBe(row.encoder);
+    expect(row.encoder).toMatch(/^(libx264|h264_nvenc|hevc_nvenc|h264_qsv|h264_amf|h264_videotoolbox|h264_vaapi)$/);
+    for (const extension of ['srt', 'vtt', 'jpg']) expect(existsSync(out.replace(/mp4$/, extension)), extension).toBe(true);
     expect((await listEvents(db, row.id)).map((e) => e.type)).toEqual(['video.created', 'render.queued', 'render.started', 'render.finished']);
     await db.destroy();
     const speechEnd = duration - PADDING.tail;
@@ -83,6 +87,36 @@ describe('npm run render', () => {
     const silentChange = Math.max(...silent.slice(1).map((f, i) => meanDiff(f, silent[i])));
     expect(speakingChange).toBeGreaterThan(4);
     expect(silentChange).toBeLessThan(speakingChange / 3);
+  });
+
+  it('lists the templates with their formats, the user\'s among them', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'mp-cli-'));
+    const result = await cli(['--list-templates'], home);
+    expect(result.code, result.stderr).toBe(0);
+    const lines = result.stdout.trim().split('\n');
+    expect(lines.length).toBeGreaterThanOrEqual(6);
+    for (const format of ['16:9', '9:16', '1:1']) expect(lines.filter((l) => l.split(/\s+/)[1] === format).length, format).toBeGreaterThanOrEqual(2);
+    expect(lines.find((l) => l.startsWith('studio '))).toMatch(/^studio\s+16:9\s+\S/);
+  });
+
+  it('forces an encoder with --encoder, and refuses one that does not work here naming why', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'mp-cli-'));
+    const out = join(home, 'forced.mp4');
+    const forced = await cli(['--text', 'Forced.', '--encoder', 'libx264', '-o', out], home);
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(forced.stdout).toContain('(encoder libx264)');
+    // Where no NVIDIA GPU is, NVENC is a real failing candidate (Debian's ffmpeg lists it; the bundled one lacks it).
+    const nvenc = await cli(['--text', 'No GPU.', '--encoder', 'h264_nvenc', '-o', join(home, 'nvenc.mp4')], home);
+    if (nvenc.code === 0) {
+      expect(nvenc.stdout, 'a machine with NVENC uses it').toContain('(encoder h264_nvenc)');
+    } else {
+      expect(nvenc.code).toBe(2);
+      expect(nvenc.stderr).toMatch(/encoder h264_nvenc does not work here \(.+\); encoders that work here: .*libx264/);
+      expect(existsSync(join(home, 'nvenc.mp4'))).toBe(false);
+    }
+    const unknown = await cli(['--text', 'Hi.', '--encoder', 'Not An Encoder', '-o', join(home, 'x.mp4')], home);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/encoder: an ffmpeg encoder name like libx264/);
   });
 
   it('renders the shipped three-scene example', async () => {
