@@ -9,8 +9,6 @@ import { writeAtomic, type Timeline } from './stages';
 import { encodeWithFallback, encoderArgs, type EncoderChoice } from '../media/encoders';
 import type { Stage } from './stage';
 
-/** Encoder settings of every render, and of the benchmark's floor, so the two compare fairly. */
-export const VIDEO_CODEC_ARGS = ['-c:v', 'libx264', '-preset', 'veryfast', '-crf', '21', '-pix_fmt', 'yuv420p'];
 export const AUDIO_CODEC_ARGS = ['-c:a', 'aac', '-b:a', '160k', '-ar', '48000'];
 
 /** Quote a path for an ffmpeg filter argument (Windows drive colons and quotes included). */
@@ -312,7 +310,8 @@ export const composeStage: Stage<ComposeInput, ComposeOutput> = async (input, { 
     last = label;
   };
   inputs.add('-f', 'concat', '-safe', '0', '-i', join(workDir, 'background.ffconcat'));
-  graph.push(`[0:v]fps=${fps},format=yuv420p[bg]`);
+  // Converted to YUV once per still, before fps repeats it, rather than once per output frame.
+  graph.push(`[0:v]format=yuv420p,fps=${fps}[bg]`);
 
   // Looping video backgrounds and crossfades: each lies over the base track during its own window.
   const fit = `scale=${size.width}:${size.height}:force_original_aspect_ratio=increase,crop=${size.width}:${size.height},fps=${fps}`;

@@ -7,7 +7,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectSchema } from '../../src-shared/project';
-import { AUDIO_CODEC_ARGS, VIDEO_CODEC_ARGS } from '../../src-main/render/compose';
+import { AUDIO_CODEC_ARGS } from '../../src-main/render/compose';
+import { SOFTWARE_ENCODER, encoderArgs } from '../../src-main/media/encoders';
+import { benchCompose } from './compose';
 import { FPS, renderProject } from '../../src-main/render/renderProject';
 import { runFfmpeg } from '../../src-main/media/ffmpeg';
 import { speechStage } from '../../src-main/render/stages';
@@ -37,7 +39,7 @@ async function main() {
   await runFfmpeg({ args: ['-f', 'lavfi', '-i', 'color=c=0x1e3a5f:s=1280x720', '-frames:v', '1', join(dir, 'still.png')] });
   const floorStart = performance.now();
   await runFfmpeg({
-    args: ['-loop', '1', '-framerate', String(FPS), '-i', join(dir, 'still.png'), '-i', timeline.wavPath, ...VIDEO_CODEC_ARGS, ...AUDIO_CODEC_ARGS, '-t', timeline.duration.toFixed(3), '-movflags', '+faststart', join(dir, 'floor.mp4')],
+    args: ['-loop', '1', '-framerate', String(FPS), '-i', join(dir, 'still.png'), '-i', timeline.wavPath, ...encoderArgs(SOFTWARE_ENCODER, { width: 1280, height: 720, fps: FPS }).codecArgs, ...AUDIO_CODEC_ARGS, '-t', timeline.duration.toFixed(3), '-movflags', '+faststart', join(dir, 'floor.mp4')],
   });
   const floor = (performance.now() - floorStart) / 1000;
 
@@ -47,6 +49,8 @@ async function main() {
   console.log(`  stages               ${Object.entries(result.timings).map(([k, v]) => `${k} ${v.toFixed(2)} s`).join(', ')}`);
   console.log(`  floor (still image)  ${floor.toFixed(2)} s`);
   console.log(`  ratio to floor       ${(ours / floor).toFixed(2)}x (target <= 1.5x)`);
+  console.log();
+  await benchCompose();
   console.log();
   await benchTalkingPhoto();
   console.log();
