@@ -1,13 +1,24 @@
 import { join } from 'node:path';
+import { AppError, ErrorCode } from '../../src-shared/errors';
 import type { Background } from '../../src-shared/project';
 import { decodeImage, encodePng, type RgbImage } from '../media/image';
-import { pingPongFrames } from '../media/frames';
+import { pingPongFrames, readFrames } from '../media/frames';
+import { MaskSmoother, personCrop, personMask, readMaskCache, writeMaskCache, type MaskCache } from '../avatars/segment';
 import { FrameWarper } from '../avatars/warpWorker';
 import { NEUTRAL_POSE, VISEME_POSE, type FramePose, type WarpRig } from '../avatars/warp';
 import { PROXY_FILE, REFERENCE_FILE, type ClipAvatarData } from '../avatars/prepare';
 import type { Point } from '../avatars/faces';
-import { perScene } from './compose';
-import { WAV2LIP_BATCH, layoutPhoto, melWindowsOf, type TalkingPhotoInput, type TalkingPhotoOutput } from './talkingPhoto';
+import {
+  WAV2LIP_BATCH,
+  brandPrimary,
+  bubbleShape,
+  enableOption,
+  greyImage,
+  layoutAvatar,
+  melWindowsOf,
+  type TalkingPhotoInput,
+  type TalkingPhotoOutput,
+} from './talkingPhoto';
 import { cropRgb, openWav2Lip, pasteBack, prepareFaceInput } from '../lipsync/wav2lip';
 import type { AvatarFrame } from './stages';
 import type { Stage } from './stage';
@@ -125,62 +136,157 @@ export function pasteMouth(
   }
 }
 
-/** A card's rounded corners as a grey mask. */
-function roundedMask(width: number, height: number): RgbImage {
-  const data = new Uint8Array(width * height * 3);
+/** A card's rounded corners, 0..1. */
+function roundedCorners(width: number, height: number): (x: number, y: number) => number {
   const radius = Math.round(height * 0.035);
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const dx = Math.max(radius - x, 0, x - (width - 1 - radius));
-      const dy = Math.max(radius - y, 0, y - (height - 1 - radius));
-      const a = Math.round(255 * Math.min(1, Math.max(0, radius - Math.hypot(dx, dy) + 0.5)));
-      data.set([a, a, a], (y * width + x) * 3);
-    }
+  return (x, y) => {
+    const dx = Math.max(radius - x, 0, x - (width - 1 - radius));
+    const dy = Math.max(radius - y, 0, y - (height - 1 - radius));
+    return radius - Math.hypot(dx, dy) + 0.5;
+  };
+}
+
+/** One person crop for every frame, around everywhere the face goes, so the crop itself never jitters. */
+export function clipCrop(data: ClipAvatarData) {
+  const boxes = data.track.map((points) => carryBox(data.reference.face, similarity(data.reference.points, points)));
+  const x0 = Math.min(...boxes.map((b) => b.x));
+  const y0 = Math.min(...boxes.map((b) => b.y));
+  const face = { x: x0, y: y0, width: Math.max(...boxes.map((b) => b.x + b.width)) - x0, height: Math.max(...boxes.map((b) => b.y + b.height)) - y0 };
+  return personCrop(face, data);
+}
+
+/** Where a clip's person masks are kept, in the avatar's folder, so SINet runs once per clip. */
+export const MASKS_FILE = 'person-masks.bin';
+
+/**
+ * The clip's person masks, one per frame in clip order, smoothed over time: from the cache in the
+ * avatar's folder when it is whole, else computed on the frames and cached.
+ */
+export async function clipMasks(avatar: { dir: string; data: ClipAvatarData }, signal: AbortSignal, report: (fraction: number) => void = () => {}): Promise<MaskCache> {
+  const { data } = avatar;
+  const path = join(avatar.dir, MASKS_FILE);
+  const cached = await readMaskCache(path, data.width, data.height, data.frameCount);
+  if (cached) return cached;
+  const crop = clipCrop(data);
+  const smoother = new MaskSmoother();
+  const masks: Uint8Array[] = [];
+  for await (const frame of readFrames(join(avatar.dir, PROXY_FILE), data, 0, data.frameCount, signal)) {
+    masks.push(smoother.next(await personMask({ width: data.width, height: data.height, data: frame }, { crop })));
+    report(masks.length / data.frameCount);
   }
-  return { width, height, data };
+  await writeMaskCache(path, data.width, data.height, masks);
+  const written = await readMaskCache(path, data.width, data.height, data.frameCount);
+  if (!written) throw new AppError(ErrorCode.Io, `${path}: the person masks just written cannot be read back; check the disk has space and try again`);
+  return written;
+}
+
+/** An RGB frame with the mask as its alpha. */
+function withAlpha(frame: Uint8Array, mask: Uint8Array): Uint8Array {
+  const out = new Uint8Array(mask.length * 4);
+  for (let i = 0, o = 0, p = 0; i < mask.length; i++, o += 4, p += 3) {
+    out[o] = frame[p];
+    out[o + 1] = frame[p + 1];
+    out[o + 2] = frame[p + 2];
+    out[o + 3] = mask[i];
+  }
+  return out;
 }
 
 export interface TalkingClipInput extends Omit<TalkingPhotoInput, 'avatar'> {
   avatar: { dir: string; data: ClipAvatarData };
 }
 
+export type TalkingClipOutput = Pick<TalkingPhotoOutput, 'backgrounds' | 'overlay' | 'engine' | 'geometries'>;
+
 /**
  * The talking clip: the user's clip plays back and forth under the speech, and in every frame the
  * lower face is replaced by the reference frame's, warped to the mouth shape and aligned to where
- * the face is in that frame. The frames stream raw into the compose run.
+ * the face is in that frame. The frames stream raw into the compose run, with the person mask as
+ * alpha when the template cuts the avatar out.
  */
-export const talkingClipStage: Stage<TalkingClipInput, Pick<TalkingPhotoOutput, 'backgrounds' | 'overlay' | 'engine'>> = async (input, { signal, report }) => {
-  const { avatar, size, workDir, project, template } = input;
+export const talkingClipStage: Stage<TalkingClipInput, TalkingClipOutput> = async (input, { signal, report }) => {
+  const { avatar, size, workDir, project, template, fps } = input;
   const { data } = avatar;
   const rig = data.reference.rig;
-  const layout = layoutPhoto({ width: data.width, height: data.height, rig }, template, project, size);
+  const geometries = layoutAvatar({ width: data.width, height: data.height, rig }, template, project, size);
+  const masks = geometries.some((g) => g.cutout) ? await clipMasks(avatar, signal, (f) => report(0.8 * f)) : undefined;
   const reference = await decodeImage(join(avatar.dir, REFERENCE_FILE));
   const region = mouthRegion(rig, data.width, data.height);
   const poses = clipPoses(input.frames);
   const backgrounds: Background[] = project.scenes.map((scene) => scene.background ?? template.background);
-  const sw = Math.round(data.width * layout.scale);
-  const sh = Math.round(data.height * layout.scale);
-  const maskPath = join(workDir, 'clip-mask.png');
-  if (layout.card) await encodePng(roundedMask(layout.view.width, layout.view.height), maskPath);
-  const fit = `scale=${sw}:${sh}:flags=bicubic,crop=${layout.view.width}:${layout.view.height}:${layout.view.x}:${layout.view.y},format=yuv420p`;
+
+  // Per geometry, the shape its frames are cut to (none: the frame's own alpha, or opaque).
+  const shapes: (string | undefined)[] = [];
+  const rings: (string | undefined)[] = [];
+  for (const [i, geometry] of geometries.entries()) {
+    const { width, height } = geometry.view;
+    if (geometry.layout === 'bubble') {
+      const shape = bubbleShape(width);
+      shapes.push(join(workDir, `clip-shape-${i}.png`));
+      rings.push(join(workDir, `clip-ring-${i}.png`));
+      await encodePng(greyImage(width, height, shape.coverage), shapes[i]!);
+      await encodePng(greyImage(width, height, (x, y) => shape.coverage(x, y) * shape.ringAmount(x, y)), rings[i]!);
+    } else if (!geometry.cutout && geometry.layout !== 'full') {
+      shapes.push(join(workDir, `clip-shape-${i}.png`));
+      rings.push(undefined);
+      await encodePng(greyImage(width, height, roundedCorners(width, height)), shapes[i]!);
+    } else {
+      shapes.push(undefined);
+      rings.push(undefined);
+    }
+  }
   const lipSync = input.wav2lip
-    ? await wav2lipClipFrames({ model: input.wav2lip, avatar, reference, frames: poses.length, fps: input.fps, wavPath: input.timeline.wavPath, signal })
+    ? await wav2lipClipFrames({ model: input.wav2lip, avatar, reference, frames: poses.length, fps, wavPath: input.timeline.wavPath, signal })
     : undefined;
   report(1);
+
+  const emit = (write: (frame: Uint8Array) => Promise<void>) => (frame: Uint8Array, index: number) => write(masks ? withAlpha(frame, masks.frame(index)) : frame);
+  const inputArgs = ['-f', 'rawvideo', '-pix_fmt', masks ? 'rgba' : 'rgb24', '-s', `${data.width}x${data.height}`, '-r', String(fps), '-i', 'pipe:0'];
+  geometries.forEach((_, i) => {
+    if (shapes[i]) inputArgs.push('-i', shapes[i]!);
+    if (rings[i]) inputArgs.push('-i', rings[i]!);
+  });
+  const brand = brandPrimary(template, project).slice(1);
   return {
     backgrounds,
+    geometries,
     engine: lipSync ? { name: 'wav2lip', provider: lipSync.provider } : { name: 'warp', provider: 'js-workers' },
     overlay: {
-      inputArgs: [
-        ...['-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${data.width}x${data.height}`, '-r', String(input.fps), '-i', 'pipe:0'],
-        ...(layout.card ? ['-i', maskPath] : []),
-      ],
-      overlay: ([clip, mask], base, out) =>
-        (layout.card ? `[${mask}:v]format=gray,loop=loop=-1:size=1:start=0[mask];[${clip}:v]${fit}[clip];[clip][mask]alphamerge[avatar];` : `[${clip}:v]${fit}[avatar];`) +
-        `[${base}][avatar]overlay=x='${perScene(layout.at.map((at) => at.x), input.timeline)}':y='${perScene(layout.at.map((at) => at.y), input.timeline)}':format=yuv420:eof_action=repeat:shortest=0[${out}]`,
+      inputArgs,
+      overlay: ([clip, ...rest], base, out) => {
+        const parts = [`[${clip}:v]split=${geometries.length}${geometries.map((_, i) => `[c${i}]`).join('')}`];
+        let next = 0;
+        let current = base;
+        geometries.forEach((geometry, i) => {
+          const { view, scale, at } = geometry;
+          const enable = enableOption(geometry.scenes, input.timeline);
+          const label = i === geometries.length - 1 ? out : `avatar${i}`;
+          const fit = `scale=${Math.round(data.width * scale)}:${Math.round(data.height * scale)}:flags=bicubic,crop=${view.width}:${view.height}:${view.x}:${view.y}`;
+          const shape = shapes[i] ? rest[next++] : undefined;
+          const ring = rings[i] ? rest[next++] : undefined;
+          if (shape !== undefined) {
+            parts.push(`[${shape}:v]format=gray,loop=loop=-1:size=1:start=0[cm${i}]`, `[c${i}]${fit},format=yuv420p[cf${i}]`, `[cf${i}][cm${i}]alphamerge[ca${i}]`);
+          } else {
+            parts.push(`[c${i}]${fit},format=${geometry.cutout ? 'yuva420p' : 'yuv420p'}[ca${i}]`);
+          }
+          const overlaid = ring === undefined ? label : `ringless${i}`;
+          parts.push(`[${current}][ca${i}]overlay=x=${at.x}:y=${at.y}:format=yuv420:eof_action=repeat:shortest=0${enable}[${overlaid}]`);
+          if (ring !== undefined) {
+            parts.push(
+              `color=c=0x${brand}:s=${view.width}x${view.height}:r=${fps},format=yuv420p[rc${i}]`,
+              `[${ring}:v]format=gray,loop=loop=-1:size=1:start=0[rm${i}]`,
+              `[rc${i}][rm${i}]alphamerge[ra${i}]`,
+              `[${overlaid}][ra${i}]overlay=x=${at.x}:y=${at.y}:format=yuv420:eof_action=repeat:shortest=0${enable}[${label}]`,
+            );
+          }
+          current = label;
+        });
+        return parts.join(';');
+      },
       feed: lipSync
-        ? (write) => lipSync.feed(write)
+        ? (write) => lipSync.feed(emit(write))
         : async (write) => {
+            const send = emit(write);
             const warper = new FrameWarper(reference, rig, region);
             const frames = pingPongFrames(join(avatar.dir, PROXY_FILE), data, data.frameCount, poses.length, signal);
             const from = data.reference.points;
@@ -192,7 +298,7 @@ export const talkingClipStage: Stage<TalkingClipInput, Pick<TalkingPhotoOutput, 
                   if (next.done) return;
                   const { index, data: frame } = next.value;
                   pasteMouth(frame, data.width, data.height, patch, region, similarity(from, data.track[index]));
-                  await write(frame);
+                  await send(frame, index);
                 },
                 signal,
               );
@@ -228,22 +334,22 @@ async function wav2lipClipFrames(options: {
   const boxIn = (index: number) => carryBox(refBox, similarity(data.reference.points, data.track[index]));
   return {
     provider: model.provider,
-    async feed(write: (frame: Uint8Array) => Promise<void>) {
+    async feed(write: (frame: Uint8Array, index: number) => Promise<void>) {
       const clip = pingPongFrames(join(avatar.dir, PROXY_FILE), data, data.frameCount, frames, signal);
       try {
         for (let first = 0; first < frames && !signal.aborted; first += WAV2LIP_BATCH) {
-          const batch: { frame: Uint8Array; box: ReturnType<typeof boxIn> }[] = [];
+          const batch: { frame: Uint8Array; index: number; box: ReturnType<typeof boxIn> }[] = [];
           for (let i = first; i < Math.min(frames, first + WAV2LIP_BATCH); i++) {
             const next = await clip.next();
             if (next.done) break;
-            batch.push({ frame: next.value.data, box: boxIn(next.value.index) });
+            batch.push({ frame: next.value.data, index: next.value.index, box: boxIn(next.value.index) });
           }
           const out = await model.infer(
             batch.map(({ frame, box }, i) => ({ mel: windows[first + i], face: prepareFaceInput(cropRgb(frame, data.width, data.height, box), refCrop) })),
           );
-          for (const [i, { frame, box }] of batch.entries()) {
+          for (const [i, { frame, index, box }] of batch.entries()) {
             pasteBack(frame, data.width, data.height, box, out[i]);
-            await write(frame);
+            await write(frame, index);
           }
         }
       } finally {

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Background, Project } from '../../src-shared/project';
+import type { AvatarLayout, Background, Project } from '../../src-shared/project';
 import type { Template } from '../../src-shared/template';
 import { decodeImage, encodePng, type RgbImage } from '../media/image';
 import { FrameWarper } from '../avatars/warpWorker';
@@ -9,7 +9,8 @@ import { cropRgb, openWav2Lip, pasteBack, prepareFaceInput } from '../lipsync/wa
 import { decodeWav } from '../voices/wav';
 import { NEUTRAL_POSE, VISEME_POSE, patchRect, scaleRig, type FramePose, type WarpRig } from '../avatars/warp';
 import { PHOTO_FILE, type PhotoAvatarData } from '../avatars/prepare';
-import { perScene, renderBackground, type AvatarOverlay } from './compose';
+import { bubbleGeometry, sceneWindows, type AvatarOverlay } from './compose';
+import { personCrop, personMask } from '../avatars/segment';
 import type { AvatarFrame, Timeline } from './stages';
 import type { Stage } from './stage';
 
@@ -47,85 +48,229 @@ export function posesFromFrames(frames: AvatarFrame[], fps: number, rig: WarpRig
   });
 }
 
-export interface Layout {
-  /** Scale from the prepared photo to the output. */
+export interface Rect {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+/** One way the avatar is laid out, and the scenes that use it. */
+export interface AvatarGeometry {
+  layout: AvatarLayout;
+  /** Cut out of its own background, standing on the scene's. */
+  cutout: boolean;
+  /** Scale from the avatar's source pixels to the output. */
   scale: number;
-  /** The region of the scaled photo that is shown, and where its top-left lands per scene. */
-  view: { x: number; y: number; width: number; height: number };
-  at: { x: number; y: number }[];
-  card: boolean;
+  /** The region of the scaled source that is shown. */
+  view: Rect;
+  /** Where the view's top-left lands in the frame. */
+  at: { x: number; y: number };
+  /** Indexes of the scenes laid out this way. */
+  scenes: number[];
 }
 
 const even = (v: number) => Math.round(v / 2) * 2;
 
-/**
- * Where the photo goes: 'full' fills the frame, cropped around the face; the other layouts show a
- * portrait card of head and shoulders beside the background, left or right per scene.
- */
-export function layoutPhoto(data: { width: number; height: number; rig: WarpRig }, template: Template, project: Project, size: { width: number; height: number }): Layout {
-  const mode = project.scenes[0].avatarLayout ?? template.avatar.layout;
-  const { rig } = data;
-  if (mode === 'full') {
-    const scale = Math.max(size.width / data.width, size.height / data.height);
-    const sw = Math.round(data.width * scale);
-    const sh = Math.round(data.height * scale);
-    const x = Math.min(sw - size.width, Math.max(0, even(rig.faceCentre.x * scale - size.width / 2)));
-    const y = Math.min(sh - size.height, Math.max(0, even(rig.faceCentre.y * scale - size.height * 0.42)));
-    return { scale, view: { x, y, ...size }, at: project.scenes.map(() => ({ x: 0, y: 0 })), card: false };
-  }
-  const patch = patchRect(rig, data);
-  const height = even(Math.min(0.9, template.avatar.scale) * size.height);
-  const width = even(height * 0.75);
-  const regionH = Math.min(data.height, Math.max(patch.height * 1.25, (patch.width * 1.25) / 0.75));
-  const scale = height / regionH;
-  const sw = Math.round(data.width * scale);
-  const sh = Math.round(data.height * scale);
-  const cx = (patch.x + patch.width / 2) * scale;
-  const cy = (patch.y + patch.height / 2) * scale;
-  const view = {
-    x: Math.min(Math.max(0, sw - width), Math.max(0, even(cx - width / 2))),
-    y: Math.min(Math.max(0, sh - height), Math.max(0, even(cy - height / 2))),
-    width: Math.min(width, sw),
-    height: Math.min(height, sh),
-  };
-  const margin = even(size.width * 0.06);
-  const at = project.scenes.map((scene) => {
-    const side = scene.avatarLayout ?? mode;
-    const x = side === 'left' ? margin : side === 'full' ? even((size.width - view.width) / 2) : size.width - margin - view.width;
-    return { x, y: even((size.height - view.height) / 2) };
-  });
-  return { scale, view, at, card: true };
+/** The template's brand colour, unless the project has its own. */
+export function brandPrimary(template: Template, project: Project): string {
+  return project.brand?.primary ?? template.brand.primary;
 }
 
-/** Paste the card (rounded corners, soft shadow) on a background picture. */
-function pasteCard(background: RgbImage, photo: RgbImage, view: Layout['view'], at: { x: number; y: number }): RgbImage {
-  const out = new Uint8Array(background.data);
-  const radius = Math.round(view.height * 0.035);
-  const shadow = Math.round(view.height * 0.03);
-  const inside = (x: number, y: number, grow: number) => {
-    const dx = Math.max(radius - x - grow, 0, x - (view.width - 1 - radius) - grow);
-    const dy = Math.max(radius - y - grow, 0, y - (view.height - 1 - radius) - grow);
-    return radius + grow - Math.hypot(dx, dy);
-  };
-  for (let y = -shadow; y < view.height + shadow * 2; y++) {
-    const oy = at.y + y;
-    if (oy < 0 || oy >= background.height) continue;
-    for (let x = -shadow; x < view.width + shadow; x++) {
-      const ox = at.x + x;
-      if (ox < 0 || ox >= background.width) continue;
-      const o = (oy * background.width + ox) * 3;
-      const coverage = Math.min(1, Math.max(0, inside(x, y, 0) + 0.5));
-      if (coverage < 1) {
-        const dark = 0.45 * Math.min(1, Math.max(0, (inside(x, y - shadow * 0.5, shadow) / shadow)));
-        for (let c = 0; c < 3; c++) out[o + c] *= 1 - dark;
-      }
-      if (coverage > 0) {
-        const p = ((view.y + y) * photo.width + view.x + x) * 3;
-        for (let c = 0; c < 3; c++) out[o + c] += (photo.data[p + c] - out[o + c]) * coverage;
-      }
+/**
+ * Where the avatar goes in each scene: 'full' fills the frame, cropped around the face; 'left' and
+ * 'right' show head and shoulders beside the background (a card, or the cut-out person standing on
+ * the frame's bottom edge); 'bubble' is a circle of head and shoulders in the bottom-right corner.
+ * Scenes laid out alike share one geometry.
+ */
+export function layoutAvatar(source: { width: number; height: number; rig: WarpRig }, template: Template, project: Project, size: { width: number; height: number }): AvatarGeometry[] {
+  const { rig } = source;
+  const cutoutTemplate = template.avatar.background === 'cutout';
+  const geometries = new Map<AvatarLayout, AvatarGeometry>();
+  project.scenes.forEach((scene, index) => {
+    const layout = scene.avatarLayout ?? template.avatar.layout;
+    const known = geometries.get(layout);
+    if (known) return void known.scenes.push(index);
+    const cutout = cutoutTemplate && layout !== 'bubble';
+    geometries.set(layout, { layout, cutout, scenes: [index], ...place(layout, cutout) });
+  });
+  return [...geometries.values()];
+
+  function place(layout: AvatarLayout, cutout: boolean): Pick<AvatarGeometry, 'scale' | 'view' | 'at'> {
+    if (layout === 'full') {
+      const scale = Math.max(size.width / source.width, size.height / source.height);
+      const sw = Math.round(source.width * scale);
+      const sh = Math.round(source.height * scale);
+      const x = Math.min(sw - size.width, Math.max(0, even(rig.faceCentre.x * scale - size.width / 2)));
+      const y = Math.min(sh - size.height, Math.max(0, even(rig.faceCentre.y * scale - size.height * 0.42)));
+      return { scale, view: { x, y, ...size }, at: { x: 0, y: 0 } };
+    }
+    if (layout === 'bubble') {
+      // The same circle as the presenter's, so a template looks alike with either avatar.
+      const bubble = bubbleGeometry(template, size);
+      const diameter = bubble.diameter;
+      // Head and shoulders: a square of about two and a half face heights, a little below the face's centre.
+      const side = Math.min(source.width, source.height, rig.faceHeight * 2.5);
+      const scale = diameter / side;
+      const sw = Math.round(source.width * scale);
+      const sh = Math.round(source.height * scale);
+      const view = {
+        x: Math.min(Math.max(0, sw - diameter), Math.max(0, Math.round(rig.faceCentre.x * scale - diameter / 2))),
+        y: Math.min(Math.max(0, sh - diameter), Math.max(0, Math.round((rig.faceCentre.y + rig.faceHeight * 0.3) * scale - diameter / 2))),
+        width: Math.min(diameter, sw),
+        height: Math.min(diameter, sh),
+      };
+      return { scale, view, at: { x: bubble.x, y: bubble.y } };
+    }
+    const patch = patchRect(rig, source);
+    const height = even(Math.min(0.9, template.avatar.scale) * size.height);
+    const width = even(height * 0.75);
+    const regionH = Math.min(source.height, Math.max(patch.height * 1.25, (patch.width * 1.25) / 0.75));
+    const scale = height / regionH;
+    const sw = Math.round(source.width * scale);
+    const sh = Math.round(source.height * scale);
+    const cx = (patch.x + patch.width / 2) * scale;
+    const cy = (patch.y + patch.height / 2) * scale;
+    const view = {
+      x: Math.min(Math.max(0, sw - width), Math.max(0, even(cx - width / 2))),
+      y: Math.min(Math.max(0, sh - height), Math.max(0, even(cy - height / 2))),
+      width: Math.min(width, sw),
+      height: Math.min(height, sh),
+    };
+    const margin = even(size.width * 0.06);
+    const x = layout === 'left' ? margin : size.width - margin - view.width;
+    const top = even((size.height - view.height) / 2);
+    if (!cutout) return { scale, view, at: { x, y: top } };
+    // A cut-out person is not cut off in mid-air: the view runs down to the photo's bottom or
+    // the frame's, whichever comes first, and stands on the frame's bottom edge; it is as wide as
+    // it is high, so the shoulders are not cut straight where a card's edge would be.
+    view.height = Math.floor(Math.min(sh - view.y, size.height - top) / 2) * 2;
+    const wide = Math.min(sw, even(Math.max(width, view.height)), size.width - margin * 2);
+    view.x = Math.min(Math.max(0, sw - wide), Math.max(0, even(cx - wide / 2)));
+    view.width = Math.floor(Math.min(wide, sw - view.x) / 2) * 2;
+    const side = layout === 'left' ? margin - (view.width - width) / 2 : size.width - margin - view.width + (view.width - width) / 2;
+    return { scale, view, at: { x: even(Math.min(size.width - view.width, Math.max(0, side))), y: size.height - view.height } };
+  }
+}
+
+/**
+ * An ffmpeg expression of t that is true during the given scenes' windows (scenes switch at the
+ * middle of the pause between them). Undefined when the scenes are all of them.
+ */
+export function sceneEnable(scenes: number[], timeline: Timeline): string | undefined {
+  if (scenes.length === timeline.scenes.length) return undefined;
+  const windows = sceneWindows(timeline);
+  const last = windows.length - 1;
+  // Half-open windows, so at a switch exactly one layout shows; the last one runs past the end.
+  return scenes.map((i) => `gte(t,${windows[i].from.toFixed(3)})*lt(t,${i === last ? '1e9' : windows[i].to.toFixed(3)})`).join('+');
+}
+
+/** The overlay filter's enable option for a geometry ('' when it is on throughout). */
+export function enableOption(scenes: number[], timeline: Timeline): string {
+  const expr = sceneEnable(scenes, timeline);
+  return expr ? `:enable='${expr}'` : '';
+}
+
+/** A single-channel picture as the grey RGB image encodePng writes. */
+export function greyImage(width: number, height: number, alpha: (x: number, y: number) => number): RgbImage {
+  const data = new Uint8Array(width * height * 3);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const a = Math.round(255 * Math.min(1, Math.max(0, alpha(x, y))));
+      const o = (y * width + x) * 3;
+      data[o] = a;
+      data[o + 1] = a;
+      data[o + 2] = a;
     }
   }
-  return { width: background.width, height: background.height, data: out };
+  return { width, height, data };
+}
+
+/** Coverage (0..1) of a rounded rectangle at pixel (x, y), grown by `grow` pixels. */
+function roundedCoverage(width: number, height: number, radius: number, x: number, y: number, grow = 0): number {
+  const dx = Math.max(radius - x - grow, 0, x - (width - 1 - radius) - grow);
+  const dy = Math.max(radius - y - grow, 0, y - (height - 1 - radius) - grow);
+  return radius + grow - Math.hypot(dx, dy);
+}
+
+/** The bubble's circle: its coverage with a soft edge, and how much of the ring covers it. */
+export function bubbleShape(diameter: number) {
+  const r = diameter / 2;
+  const ring = Math.max(3, Math.round(diameter * 0.03));
+  const soft = Math.max(1, diameter * 0.006);
+  const dist = (x: number, y: number) => Math.hypot(x + 0.5 - r, y + 0.5 - r);
+  return {
+    ring,
+    coverage: (x: number, y: number) => Math.min(1, Math.max(0, (r - dist(x, y)) / soft + 0.5)),
+    ringAmount: (x: number, y: number) => Math.min(1, Math.max(0, dist(x, y) - (r - ring) + 0.5)),
+  };
+}
+
+/** `#rrggbb` as [r, g, b]. */
+export function parseColour(colour: string): [number, number, number] {
+  const v = parseInt(colour.slice(1), 16);
+  return [(v >> 16) & 255, (v >> 8) & 255, v & 255];
+}
+
+interface Layer {
+  /** The layer's pixels and alpha, and where the view's top-left sits in it. */
+  rgb: RgbImage;
+  alpha: RgbImage;
+  viewAt: { x: number; y: number };
+  /** Where the moving patch may show, in view pixels (0..1). */
+  inner: (x: number, y: number) => number;
+}
+
+/**
+ * What stands still of one geometry, with its alpha: the card (rounded, with a soft shadow), the
+ * cut-out person, or the bubble with its ring. 'full' with its own background has none: the
+ * photo is the scene's background.
+ */
+function buildLayer(geometry: AvatarGeometry, photo: RgbImage, mask: ((x: number, y: number) => number) | undefined, brand: string): Layer | undefined {
+  const { view } = geometry;
+  const pixel = (x: number, y: number, c: number) => photo.data[((view.y + y) * photo.width + view.x + x) * 3 + c];
+  if (geometry.cutout) {
+    const rgb = cropImage(photo, view);
+    const inner = (x: number, y: number) => mask!(view.x + x, view.y + y);
+    return { rgb, alpha: greyImage(view.width, view.height, inner), viewAt: { x: 0, y: 0 }, inner };
+  }
+  if (geometry.layout === 'full') return undefined;
+  if (geometry.layout === 'bubble') {
+    const shape = bubbleShape(view.width);
+    const colour = parseColour(brand);
+    const rgb = cropImage(photo, view);
+    for (let y = 0; y < view.height; y++) {
+      for (let x = 0; x < view.width; x++) {
+        const k = shape.ringAmount(x, y);
+        if (k <= 0) continue;
+        const o = (y * view.width + x) * 3;
+        for (let c = 0; c < 3; c++) rgb.data[o + c] = Math.round(rgb.data[o + c] + (colour[c] - rgb.data[o + c]) * k);
+      }
+    }
+    return {
+      rgb,
+      alpha: greyImage(view.width, view.height, shape.coverage),
+      viewAt: { x: 0, y: 0 },
+      inner: (x, y) => shape.coverage(x, y) * (1 - shape.ringAmount(x, y)),
+    };
+  }
+  const radius = Math.round(view.height * 0.035);
+  const shadow = Math.round(view.height * 0.03);
+  const pad = shadow * 2;
+  const width = view.width + pad * 2;
+  const height = view.height + pad * 2;
+  const rgb = new Uint8Array(width * height * 3);
+  const alpha = greyImage(width, height, (lx, ly) => {
+    const x = lx - pad;
+    const y = ly - pad;
+    const coverage = Math.min(1, Math.max(0, roundedCoverage(view.width, view.height, radius, x, y) + 0.5));
+    const dark = 0.45 * Math.min(1, Math.max(0, roundedCoverage(view.width, view.height, radius, x, y - shadow * 0.5, shadow) / shadow));
+    const a = coverage + (1 - coverage) * dark;
+    // Straight (not premultiplied) colour: the photo's share of what this pixel shows.
+    if (coverage > 0) for (let c = 0; c < 3; c++) rgb[(ly * width + lx) * 3 + c] = Math.round((pixel(x, y, c) * coverage) / a);
+    return a;
+  });
+  return { rgb: { width, height, data: rgb }, alpha, viewAt: { x: pad, y: pad }, inner: () => 1 };
 }
 
 export interface TalkingPhotoInput {
@@ -144,11 +289,17 @@ export interface TalkingPhotoInput {
 export interface TalkingPhotoOutput {
   /** Which engine animated the mouth, and the onnxruntime provider it ran on (the warp runs in JS workers). */
   engine: { name: 'warp' | 'wav2lip'; provider: string };
-  /** Per scene: the photo (or its card on the scene's background) as the still under the patch. */
+  /**
+   * Per scene, what lies under the avatar: the scene's own background, except with the layout
+   * 'full' and the avatar's own background kept, where the photo itself is the background.
+   */
   backgrounds: Background[];
+  /** The avatar over the backgrounds: per geometry, its still layer with alpha and the moving patch. */
   overlay: AvatarOverlay;
   /** What the overlay's feed warps: the picture at working scale, its rig, the patch and a pose per frame. */
   warp: { source: RgbImage; rig: WarpRig; patch: { x: number; y: number; width: number; height: number }; poses: FramePose[] };
+  /** How the avatar is laid out, per distinct geometry. */
+  geometries: AvatarGeometry[];
 }
 
 /**
@@ -159,98 +310,184 @@ export interface TalkingPhotoOutput {
 export const PATCH_PIXEL_BUDGET = 320_000;
 const FEATHER = 0.08;
 
-/** A grey mask, opaque inside and fading to nothing over the patch's outer edge. */
-function featherMask(width: number, height: number): RgbImage {
-  const data = new Uint8Array(width * height * 3);
+/** Opaque inside a width x height patch, fading to nothing over its outer edge. */
+function feather(width: number, height: number): (x: number, y: number) => number {
   const band = Math.max(2, Math.round(Math.min(width, height) * FEATHER));
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const d = Math.min(x, y, width - 1 - x, height - 1 - y) / band;
-      const a = d >= 1 ? 255 : Math.round(255 * d * d * (3 - 2 * d));
-      data.set([a, a, a], (y * width + x) * 3);
-    }
-  }
-  return { width, height, data };
+  return (x, y) => {
+    const d = Math.min(x, y, width - 1 - x, height - 1 - y) / band;
+    return d >= 1 ? 1 : d <= 0 ? 0 : d * d * (3 - 2 * d);
+  };
+}
+
+/** A source-sized mask sampled bilinearly at pixel (x, y) of the picture scaled by `scale`, 0..1. */
+function maskSampler(mask: Uint8Array, width: number, height: number, scale: number): (x: number, y: number) => number {
+  return (x, y) => {
+    const sx = Math.min(width - 1, Math.max(0, (x + 0.5) / scale - 0.5));
+    const sy = Math.min(height - 1, Math.max(0, (y + 0.5) / scale - 0.5));
+    const x0 = Math.floor(sx);
+    const y0 = Math.floor(sy);
+    const x1 = Math.min(width - 1, x0 + 1);
+    const y1 = Math.min(height - 1, y0 + 1);
+    const fx = sx - x0;
+    const fy = sy - y0;
+    const top = mask[y0 * width + x0] + (mask[y0 * width + x1] - mask[y0 * width + x0]) * fx;
+    const bottom = mask[y1 * width + x0] + (mask[y1 * width + x1] - mask[y1 * width + x0]) * fx;
+    return (top + (bottom - top) * fy) / 255;
+  };
 }
 
 /**
- * The talking photo: the photo, scaled once for the output, is the still; only the patch around
- * the face changes, warped per frame in worker threads and streamed raw into the compose run.
+ * The talking photo: per layout its scenes use, a still layer (the card, the cut-out person or the
+ * bubble) with alpha, and over it the patch around the face, warped per frame in worker threads
+ * and streamed raw into the compose run. The scene backgrounds stay compose's.
  */
 export const talkingPhotoStage: Stage<TalkingPhotoInput, TalkingPhotoOutput> = async (input, { signal, report }) => {
-  const { avatar, size, workDir, fps } = input;
+  const { avatar, size, workDir, fps, project, template } = input;
   const { data } = avatar;
-  const layout = layoutPhoto(data, input.template, input.project, size);
+  const geometries = layoutAvatar(data, template, project, size);
   const photoPath = join(avatar.dir, PHOTO_FILE);
   const scaled = (scale: number) => ({ width: Math.round(data.width * scale), height: Math.round(data.height * scale) });
-  const outSize = scaled(layout.scale);
-  const photo = await decodeImage(photoPath, { size: outSize });
-  report(0.03);
 
-  const backgrounds: Background[] = [];
-  if (!layout.card) {
-    const path = join(workDir, 'photo-still.png');
-    await encodePng(cropImage(photo, layout.view), path);
-    input.project.scenes.forEach(() => backgrounds.push({ type: 'image', path }));
-  } else {
-    const made = new Map<string, string>();
-    for (const [i, scene] of input.project.scenes.entries()) {
-      const background = scene.background ?? input.template.background;
-      const key = JSON.stringify([background, layout.at[i]]);
-      if (!made.has(key)) {
-        const plain = join(workDir, `card-background-${made.size}.png`);
-        await renderBackground(background, size.width, size.height, plain, signal);
-        const path = join(workDir, `card-${made.size}.png`);
-        await encodePng(pasteCard(await decodeImage(plain), photo, layout.view, layout.at[i]), path);
-        made.set(key, path);
-      }
-      backgrounds.push({ type: 'image', path: made.get(key)! });
+  let person: Uint8Array | undefined;
+  if (geometries.some((g) => g.cutout)) {
+    const source = await decodeImage(photoPath);
+    person = await personMask(source, { crop: personCrop(data.face, source) });
+  }
+  report(0.05);
+
+  const backgrounds: Background[] = project.scenes.map((scene) => scene.background ?? template.background);
+  const layers: (Layer | undefined)[] = [];
+  const photos = new Map<number, RgbImage>();
+  for (const [i, geometry] of geometries.entries()) {
+    const outSize = scaled(geometry.scale);
+    const photo = photos.get(geometry.scale) ?? (await decodeImage(photoPath, { size: outSize }));
+    photos.set(geometry.scale, photo);
+    const mask = person && maskSampler(person, data.width, data.height, outSize.width / data.width);
+    const layer = buildLayer(geometry, photo, mask, brandPrimary(template, project));
+    layers.push(layer);
+    if (layer) {
+      await encodePng(layer.rgb, join(workDir, `avatar-layer-${i}.png`));
+      await encodePng(layer.alpha, join(workDir, `avatar-alpha-${i}.png`));
+    } else {
+      const path = join(workDir, `photo-still-${i}.png`);
+      await encodePng(cropImage(photo, geometry.view), path);
+      for (const scene of geometry.scenes) backgrounds[scene] = { type: 'image', path };
     }
   }
-  report(0.08);
+  report(0.1);
 
-  // The patch, in output pixels, kept inside what is shown.
-  const outRig = scaleRig(data.rig, outSize.width / data.width, outSize.height / data.height);
-  const full = patchRect(outRig, outSize);
-  const x0 = Math.max(full.x, layout.view.x);
-  const y0 = Math.max(full.y, layout.view.y);
-  const x1 = Math.min(full.x + full.width, layout.view.x + layout.view.width);
-  const y1 = Math.min(full.y + full.height, layout.view.y + layout.view.height);
-  // Warp at the output's scale when the patch is small enough, else at a lower one.
-  const shrink = Math.min(1, Math.sqrt(PATCH_PIXEL_BUDGET / ((x1 - x0) * (y1 - y0))));
-  const workSize = scaled(layout.scale * shrink);
-  const work = shrink === 1 ? photo : await decodeImage(photoPath, { size: workSize });
+  // The patch is warped once, at the largest scale a geometry shows it (or lower, see the budget).
+  // Only the part of the patch some geometry shows is warped.
+  const shownX0 = Math.min(...geometries.map((g) => g.view.x / g.scale));
+  const shownY0 = Math.min(...geometries.map((g) => g.view.y / g.scale));
+  const shownX1 = Math.max(...geometries.map((g) => (g.view.x + g.view.width) / g.scale));
+  const shownY1 = Math.max(...geometries.map((g) => (g.view.y + g.view.height) / g.scale));
+  const top = Math.max(...geometries.map((g) => g.scale));
+  const inTop = (size: { width: number; height: number }) => {
+    const full = patchRect(scaleRig(data.rig, size.width / data.width, size.height / data.height), size);
+    const k = size.width / data.width;
+    const x0 = Math.max(full.x, shownX0 * k);
+    const y0 = Math.max(full.y, shownY0 * k);
+    const x1 = Math.min(full.x + full.width, shownX1 * k);
+    const y1 = Math.min(full.y + full.height, shownY1 * k);
+    return { x: Math.floor(x0 / 2) * 2, y: Math.floor(y0 / 2) * 2, width: Math.floor((x1 - Math.floor(x0 / 2) * 2) / 2) * 2, height: Math.floor((y1 - Math.floor(y0 / 2) * 2) / 2) * 2 };
+  };
+  const topPatch = inTop(scaled(top));
+  const shrink = Math.min(1, Math.sqrt(PATCH_PIXEL_BUDGET / (topPatch.width * topPatch.height)));
+  const workSize = scaled(top * shrink);
+  const work = photos.get(top * shrink) ?? (await decodeImage(photoPath, { size: workSize }));
   const rig = scaleRig(data.rig, workSize.width / data.width, workSize.height / data.height);
-  const patch = {
-    x: Math.floor((x0 * shrink) / 2) * 2,
-    y: Math.floor((y0 * shrink) / 2) * 2,
-    width: Math.floor(((x1 - x0) * shrink) / 2) * 2,
-    height: Math.floor(((y1 - y0) * shrink) / 2) * 2,
-  };
-  // Where the patch lands in the output, and its size there.
-  const place = {
-    x: Math.round(patch.x / shrink),
-    y: Math.round(patch.y / shrink),
-    width: Math.min(x1, Math.round((patch.x + patch.width) / shrink)) - Math.round(patch.x / shrink),
-    height: Math.min(y1, Math.round((patch.y + patch.height) / shrink)) - Math.round(patch.y / shrink),
-  };
-  const maskPath = join(workDir, 'avatar-mask.png');
-  await encodePng(featherMask(place.width, place.height), maskPath);
+  const patch = inTop(workSize);
+
+  // Per geometry: the patch enlarged to its scale, cut to what the view shows, and its mask there.
+  const placed: ({ scaledPatch: Rect; region: Rect; maskPath: string } | undefined)[] = [];
+  for (const [i, geometry] of geometries.entries()) {
+    const shown = scaled(geometry.scale);
+    const kx = shown.width / workSize.width;
+    const ky = shown.height / workSize.height;
+    const scaledPatch = { x: Math.round(patch.x * kx), y: Math.round(patch.y * ky), width: Math.round(patch.width * kx), height: Math.round(patch.height * ky) };
+    const { view } = geometry;
+    const x0 = Math.max(scaledPatch.x, view.x);
+    const y0 = Math.max(scaledPatch.y, view.y);
+    const x1 = Math.min(scaledPatch.x + scaledPatch.width, view.x + view.width);
+    const y1 = Math.min(scaledPatch.y + scaledPatch.height, view.y + view.height);
+    if (x1 - x0 < 2 || y1 - y0 < 2) {
+      placed.push(undefined);
+      continue;
+    }
+    const region = { x: x0, y: y0, width: x1 - x0, height: y1 - y0 };
+    const fade = feather(scaledPatch.width, scaledPatch.height);
+    const layer = layers[i];
+    const maskPath = join(workDir, `avatar-patch-mask-${i}.png`);
+    await encodePng(
+      greyImage(region.width, region.height, (x, y) => fade(x + x0 - scaledPatch.x, y + y0 - scaledPatch.y) * (layer ? layer.inner(x + x0 - view.x, y + y0 - view.y) : 1)),
+      maskPath,
+    );
+    placed.push({ scaledPatch, region, maskPath });
+  }
 
   const poses = posesFromFrames(input.frames, fps, rig);
   const lipSync = input.wav2lip
     ? await wav2lipFrames({ model: input.wav2lip, work, data, patch, frames: poses.length, fps, wavPath: input.timeline.wavPath, signal })
     : undefined;
   report(1);
+
+  const inputArgs = ['-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${patch.width}x${patch.height}`, '-r', String(fps), '-i', 'pipe:0'];
+  geometries.forEach((_, i) => {
+    if (layers[i]) inputArgs.push('-framerate', String(fps), '-i', join(workDir, `avatar-layer-${i}.png`), '-i', join(workDir, `avatar-alpha-${i}.png`));
+    if (placed[i]) inputArgs.push('-i', placed[i]!.maskPath);
+  });
+  const shown = placed.filter(Boolean).length;
   return {
     backgrounds,
+    geometries,
     overlay: {
-      inputArgs: ['-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${patch.width}x${patch.height}`, '-r', String(fps), '-i', 'pipe:0', '-i', maskPath],
-      // The mask is decoded once and repeated in memory.
-      overlay: ([patchInput, maskInput], base, out) =>
-        `[${maskInput}:v]format=gray,loop=loop=-1:size=1:start=0[mask];` +
-        `[${patchInput}:v]scale=${place.width}:${place.height}:flags=bicubic,format=yuv420p[patch];[patch][mask]alphamerge[avatar];` +
-        `[${base}][avatar]overlay=x='${perScene(layout.at.map((at) => at.x + place.x - layout.view.x), input.timeline)}':y='${perScene(layout.at.map((at) => at.y + place.y - layout.view.y), input.timeline)}':format=yuv420:eof_action=repeat:shortest=0[${out}]`,
+      inputArgs,
+      overlay: ([patchInput, ...rest], base, out) => {
+        const parts: string[] = [];
+        // Every input is consumed, even the patch of a geometry where it is not shown.
+        parts.push(shown > 0 ? `[${patchInput}:v]split=${shown}${placed.flatMap((p, i) => (p ? [`[pa${i}]`] : [])).join('')}` : `[${patchInput}:v]nullsink`);
+        let next = 0;
+        let current = base;
+        geometries.forEach((geometry, i) => {
+          const layer = layers[i];
+          const p = placed[i];
+          const enable = enableOption(geometry.scenes, input.timeline);
+          const label = i === geometries.length - 1 ? out : `avatar${i}`;
+          const stillInput = layer ? rest[next++] : undefined;
+          const alphaInput = layer ? rest[next++] : undefined;
+          const maskInput = p ? rest[next++] : undefined;
+          if (p) {
+            parts.push(
+              `[${maskInput}:v]format=gray,loop=loop=-1:size=1:start=0[pm${i}]`,
+              `[pa${i}]scale=${p.scaledPatch.width}:${p.scaledPatch.height}:flags=bicubic,crop=${p.region.width}:${p.region.height}:${p.region.x - p.scaledPatch.x}:${p.region.y - p.scaledPatch.y}:exact=1,format=yuv420p[pc${i}]`,
+              `[pc${i}][pm${i}]alphamerge[pt${i}]`,
+            );
+          }
+          if (!layer) {
+            const x = geometry.at.x + p!.region.x - geometry.view.x;
+            const y = geometry.at.y + p!.region.y - geometry.view.y;
+            parts.push(`[${current}][pt${i}]overlay=x=${x}:y=${y}:format=yuv420:eof_action=repeat:shortest=0${enable}[${label}]`);
+            current = label;
+            return;
+          }
+          parts.push(`[${stillInput}:v]loop=loop=-1:size=1:start=0,format=yuv420p[st${i}]`);
+          if (p) {
+            const x = layer.viewAt.x + p.region.x - geometry.view.x;
+            const y = layer.viewAt.y + p.region.y - geometry.view.y;
+            parts.push(`[st${i}][pt${i}]overlay=x=${x}:y=${y}:format=yuv420:eof_action=repeat:shortest=0[sc${i}]`);
+          } else {
+            parts.push(`[st${i}]null[sc${i}]`);
+          }
+          parts.push(
+            `[${alphaInput}:v]format=gray,loop=loop=-1:size=1:start=0[sa${i}]`,
+            `[sc${i}][sa${i}]alphamerge[layer${i}]`,
+            `[${current}][layer${i}]overlay=x=${geometry.at.x - layer.viewAt.x}:y=${geometry.at.y - layer.viewAt.y}:format=yuv420:eof_action=repeat:shortest=0${enable}[${label}]`,
+          );
+          current = label;
+        });
+        return parts.join(';');
+      },
       feed: lipSync
         ? (write) => lipSync.feed(write)
         : async (write) => {

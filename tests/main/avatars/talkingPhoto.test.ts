@@ -12,6 +12,16 @@ import { openDatabase } from '../../../src-main/db/connection';
 import { listEvents } from '../../../src-main/audit/log';
 import { buildWav2LipTestGraph } from '../../support/onnxGraphs';
 import { SHARED_DIR, sharedFile, useSharedModels } from '../../support/shared';
+import { detectFaces } from '../../../src-main/avatars/faces';
+import { preparePhoto } from '../../../src-main/avatars/prepare';
+import { personCrop, personMask } from '../../../src-main/avatars/segment';
+import { decodeImage } from '../../../src-main/media/image';
+import { composeStage } from '../../../src-main/render/compose';
+import { bubbleShape, talkingPhotoStage } from '../../../src-main/render/talkingPhoto';
+import { findTemplate } from '../../../src-main/templates/catalogue';
+import { projectSchema } from '../../../src-shared/project';
+import type { Template } from '../../../src-shared/template';
+import type { Timeline } from '../../../src-main/render/stages';
 
 const run = promisify(execFile);
 const root = resolve(import.meta.dirname, '../../..');
@@ -192,5 +202,179 @@ describe('talking photo', () => {
     const result = await cli(['--text', 'Hello.', '--avatar', 'not-an-avatar', '-o', join(home, 'x.mp4')], home);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/avatar "not-an-avatar" does not exist/);
+  });
+});
+
+const context = { signal: new AbortController().signal, report: () => {} };
+const GREEN = [0, 255, 0];
+const BLUE = [0, 0, 255];
+const MAGENTA = [255, 0, 255];
+
+/** A silent timeline of scenes of 1.2 s with 0.6 s pauses, and its WAV. */
+async function silentTimeline(dir: string, scenes: number): Promise<Timeline> {
+  const duration = 0.4 + scenes * 1.2 + (scenes - 1) * 0.6 + 0.6;
+  const wavPath = join(dir, 'silence.wav');
+  await run(ffmpegPath(), ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'anullsrc=r=22050:cl=mono', '-t', duration.toFixed(3), wavPath]);
+  return {
+    duration,
+    wavPath,
+    words: [],
+    phonemes: [],
+    scenes: Array.from({ length: scenes }, (_, i) => ({ start: 0.4 + i * 1.8, end: 1.6 + i * 1.8 })),
+  };
+}
+
+function pixel(frame: { data: Uint8Array; width: number }, x: number, y: number): number[] {
+  const p = (Math.round(y) * frame.width + Math.round(x)) * 3;
+  return [frame.data[p], frame.data[p + 1], frame.data[p + 2]];
+}
+
+const near = (a: number[], b: number[], tolerance = 24) => a.every((v, i) => Math.abs(v - b[i]) <= tolerance);
+
+describe('photo avatar layouts', () => {
+  let dir: string;
+  let avatar: { dir: string; data: Awaited<ReturnType<typeof preparePhoto>> };
+  useSharedModels();
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'mp-photo-layout-'));
+    const avatarDir = join(dir, 'avatar');
+    await run('mkdir', ['-p', avatarDir]);
+    avatar = { dir: avatarDir, data: await preparePhoto(PORTRAIT, avatarDir, context) };
+  });
+
+  async function render(name: string, template: Template, scenes: object[], brand: object = {}) {
+    const workDir = join(dir, name);
+    await run('mkdir', ['-p', workDir]);
+    const project = projectSchema.parse({ scenes, brand });
+    const timeline = await silentTimeline(workDir, scenes.length);
+    const size = { width: 1280, height: 720 };
+    const frames = Array.from({ length: Math.ceil(timeline.duration * 30) }, () => ({ mouth: 'rest' as const, eyes: 'open' as const }));
+    const stage = await talkingPhotoStage({ avatar, frames, fps: 30, project, template, timeline, size, workDir }, context);
+    const outputPath = join(dir, `${name}.mp4`);
+    await composeStage(
+      {
+        timeline,
+        project,
+        template,
+        backgrounds: stage.backgrounds,
+        avatar: stage.overlay,
+        cues: [],
+        size,
+        fps: 30,
+        workDir,
+        outputPath,
+        encoder: { binary: ffmpegPath(), encoder: 'libx264' },
+        watermark: false,
+      },
+      context,
+    );
+    return { stage, timeline, outputPath };
+  }
+
+  const cutout = (layout: Template['avatar']['layout'], scale = 0.8): Template => ({ ...findTemplate('studio'), avatar: { layout, scale, background: 'cutout' } });
+
+  it("a cut-out template stands the photo's person on the scene's colour: the photo's own background is gone and the face is where the layout puts it", async () => {
+    const { stage, outputPath } = await render('cutout-full', cutout('full'), [{ text: 'a', background: { type: 'colour', colour: '#00ff00' } }]);
+    expect(stage.backgrounds).toEqual([{ type: 'colour', colour: '#00ff00' }]);
+    const [geometry] = stage.geometries;
+    expect(geometry).toMatchObject({ layout: 'full', cutout: true });
+    const frame = await frameAt(outputPath, 1.0, 1280, 720);
+    const source = await decodeImage(PORTRAIT);
+    const mask = await personMask(source, { crop: personCrop(avatar.data.face, source) });
+    const scale = (x: number) => x * geometry.scale;
+    // Every shown point of the photo that is plainly background (no person within 12 px) is green now.
+    let background = 0;
+    for (let sy = 12; sy < source.height - 12; sy += 15) {
+      for (let sx = 12; sx < source.width - 12; sx += 15) {
+        const clear = [-12, 0, 12].every((dy) => [-12, 0, 12].every((dx) => mask[(sy + dy) * source.width + sx + dx] === 0));
+        const x = scale(sx) - geometry.view.x;
+        const y = scale(sy) - geometry.view.y;
+        if (!clear || x < 0 || y < 0 || x >= 1280 || y >= 720) continue;
+        background++;
+        expect(pixel(frame, x, y), `photo point ${sx},${sy}`).toSatisfy((p: number[]) => near(p, GREEN));
+      }
+    }
+    expect(background).toBeGreaterThan(50);
+    const [face] = await detectFaces(frame);
+    const expected = { x: scale(avatar.data.face.x + avatar.data.face.width / 2) - geometry.view.x, y: scale(avatar.data.face.y + avatar.data.face.height / 2) - geometry.view.y };
+    expect(Math.hypot(face.x + face.width / 2 - expected.x, face.y + face.height / 2 - expected.y)).toBeLessThan(face.width * 0.2);
+    expect(near(pixel(frame, expected.x, expected.y), GREEN, 60)).toBe(false);
+  });
+
+  it('scenes switch layout at the pause: the cut-out person stands on the right in one scene, and the face sits in a ringed bubble in the bottom-right corner in the next', async () => {
+    const { stage, timeline, outputPath } = await render(
+      'right-then-bubble',
+      cutout('right'),
+      [
+        { text: 'a', background: { type: 'colour', colour: '#00ff00' } },
+        { text: 'b', background: { type: 'colour', colour: '#0000ff' }, avatarLayout: 'bubble' },
+      ],
+      { primary: '#ff00ff' },
+    );
+    const [right, bubble] = stage.geometries;
+    expect(right).toMatchObject({ layout: 'right', cutout: true, scenes: [0] });
+    expect(bubble).toMatchObject({ layout: 'bubble', cutout: false, scenes: [1] });
+
+    const first = await frameAt(outputPath, (timeline.scenes[0].start + timeline.scenes[0].end) / 2, 1280, 720);
+    const [face1] = await detectFaces(first);
+    expect(face1.x).toBeGreaterThan(640);
+    // The person stands on the frame's bottom edge, and beside them is the scene's colour only.
+    expect(right.at.y + right.view.height).toBe(720);
+    for (const [x, y] of [[100, 100], [400, 600], [640, 360], [right.at.x + 4, right.at.y + 4]]) {
+      expect(pixel(first, x, y), `${x},${y}`).toSatisfy((p: number[]) => near(p, GREEN));
+    }
+    // No bubble in the first scene.
+    expect(pixel(first, bubble.at.x + bubble.view.width / 2, bubble.at.y + 3)).not.toSatisfy((p: number[]) => near(p, MAGENTA, 80));
+
+    const second = await frameAt(outputPath, (timeline.scenes[1].start + timeline.scenes[1].end) / 2, 1280, 720);
+    const r = bubble.view.width / 2;
+    const centre = { x: bubble.at.x + r, y: bubble.at.y + r };
+    expect(centre.x).toBeGreaterThan(1280 - 720 * 0.34);
+    expect(centre.y).toBeGreaterThan(720 - 720 * 0.34);
+    const [face2] = await detectFaces(second);
+    expect(Math.hypot(face2.x + face2.width / 2 - centre.x, face2.y + face2.height / 2 - centre.y)).toBeLessThan(r * 0.6);
+    // The bubble shows the photo's own background inside the circle, and the scene's colour outside it.
+    for (const angle of [0.3, 1.2, 2.5, 3.6, 4.5, 5.5]) {
+      const outside = { x: centre.x + Math.cos(angle) * r * 1.08, y: centre.y + Math.sin(angle) * r * 1.08 };
+      if (outside.x < 1280 && outside.y < 720) expect(pixel(second, outside.x, outside.y), `outside at ${angle}`).toSatisfy((p: number[]) => near(p, BLUE));
+      const ringAt = r - bubbleShape(bubble.view.width).ring / 2;
+      const ring = { x: centre.x + Math.cos(angle) * ringAt, y: centre.y + Math.sin(angle) * ringAt };
+      expect(pixel(second, ring.x, ring.y), `ring at ${angle}: ${pixel(second, ring.x, ring.y)}`).toSatisfy((p: number[]) => near(p, MAGENTA, 80));
+    }
+    for (const [x, y] of [[100, 100], [640, 360], [right.at.x + 40, 600]]) {
+      expect(pixel(second, x, y), `${x},${y}`).toSatisfy((p: number[]) => near(p, BLUE));
+    }
+  });
+
+  it('a template that keeps the photo\'s background shows it as a card beside the scene\'s colour, and as the whole picture in a full scene', async () => {
+    const keep: Template = { ...findTemplate('studio'), avatar: { layout: 'left', scale: 0.8, background: 'keep' } };
+    const { stage, timeline, outputPath } = await render('card-then-full', keep, [
+      { text: 'a', background: { type: 'colour', colour: '#00ff00' } },
+      { text: 'b', background: { type: 'colour', colour: '#0000ff' }, avatarLayout: 'full' },
+    ]);
+    const [card, full] = stage.geometries;
+    expect(card).toMatchObject({ layout: 'left', cutout: false, scenes: [0] });
+    expect(full).toMatchObject({ layout: 'full', cutout: false, scenes: [1] });
+    expect(stage.backgrounds[0]).toEqual({ type: 'colour', colour: '#00ff00' });
+    expect(stage.backgrounds[1].type).toBe('image');
+
+    const first = await frameAt(outputPath, (timeline.scenes[0].start + timeline.scenes[0].end) / 2, 1280, 720);
+    const [face1] = await detectFaces(first);
+    expect(face1.x).toBeGreaterThan(card.at.x);
+    expect(face1.x + face1.width).toBeLessThan(card.at.x + card.view.width);
+    // Inside the card near its corner is the photo's own background (the flag, not green); beside it, green.
+    expect(near(pixel(first, card.at.x + 20, card.at.y + 40), GREEN, 60)).toBe(false);
+    for (const [x, y] of [[900, 100], [1200, 650], [card.at.x + card.view.width + 40, 360]]) {
+      expect(pixel(first, x, y), `${x},${y}`).toSatisfy((p: number[]) => near(p, GREEN));
+    }
+
+    const second = await frameAt(outputPath, (timeline.scenes[1].start + timeline.scenes[1].end) / 2, 1280, 720);
+    const [face2] = await detectFaces(second);
+    expect(face2.width).toBeGreaterThan(face1.width * 1.5);
+    // The whole frame is the photo: no blue anywhere along the edges.
+    for (const [x, y] of [[10, 10], [1270, 10], [10, 710], [1270, 710], [640, 710]]) {
+      expect(near(pixel(second, x, y), BLUE, 60), `${x},${y}`).toBe(false);
+    }
   });
 });
