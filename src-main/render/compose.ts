@@ -104,7 +104,9 @@ export const BUBBLE_SCALE = 0.34;
 
 /** Where a bubble sits: the bottom-right corner, clear of the edge. */
 export function bubbleGeometry(template: Template, size: { width: number; height: number }) {
-  const diameter = 2 * Math.round(((template.avatar.layout === 'bubble' ? Math.min(0.6, template.avatar.scale) : BUBBLE_SCALE) * size.height) / 2);
+  const wanted = (template.avatar.layout === 'bubble' ? template.avatar.scale : BUBBLE_SCALE) * size.height;
+  // A corner bubble, not a centrepiece: in portrait the height would make it wider than half the frame.
+  const diameter = 2 * Math.round(Math.min(wanted, 0.45 * Math.min(size.width, size.height)) / 2);
   const margin = Math.round(Math.min(size.width, size.height) * 0.04);
   return { diameter, x: size.width - margin - diameter, y: size.height - margin - diameter };
 }
@@ -165,7 +167,7 @@ export async function presenterOverlay(options: {
         const side = Math.round(sprite.width * 0.7);
         const inner = 2 * Math.round((bubble.diameter * 0.94) / 2);
         parts.push(
-          `[phead]crop=${side}:${side}:${Math.round((sprite.width - side) / 2)}:${Math.round(sprite.height * 0.1)},scale=${inner}:${inner}[headshot]`,
+          `[phead]crop=${side}:${side}:${Math.round((sprite.width - side) / 2)}:${Math.round(sprite.height * 0.07)},scale=${inner}:${inner}[headshot]`,
           `[${disc}:v]format=rgba,split[disc][discmask]`,
           `[discmask]alphaextract[circle]`,
           `[disc][headshot]overlay=x=${(bubble.diameter - inner) / 2}:y=${Math.round((bubble.diameter - inner) * 0.75)}:format=rgb:eof_action=repeat[headdisc]`,
