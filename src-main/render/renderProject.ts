@@ -10,6 +10,8 @@ import { checkWav2LipModel } from '../lipsync/wav2lip';
 import { SOFTWARE_ENCODER, type EncoderChoice } from '../media/encoders';
 import { ffmpegPath, ffprobe, runFfmpeg } from '../media/ffmpeg';
 import { findTemplate } from '../templates/catalogue';
+import { resolveModel } from '../models/catalogue';
+import { SEGMENT_MODEL } from '../avatars/segment';
 import { resolveVoice, type VoiceRef } from '../voices/catalogue';
 import type { ClipAvatarData, PhotoAvatarData } from '../avatars/prepare';
 import { talkingClipStage } from './talkingClip';
@@ -134,6 +136,10 @@ export async function checkProject(
         `scenes.${index}.audio: ${basename(scene.audio.path)}: not an audio file we can read, or it is damaged; use WAV, MP3, OGG or M4A`,
       );
     }
+  }
+  if (template.avatar.background === 'cutout' && avatar.kind !== 'builtin') {
+    // The cut-out needs the segmentation model: fetch it (or refuse, saying why) before any work starts.
+    await resolveModel(SEGMENT_MODEL);
   }
   let wav2lip: string | undefined;
   if (project.lipSync !== 'warp' && avatar.kind !== 'builtin') {
