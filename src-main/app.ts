@@ -48,7 +48,7 @@ export async function openApp({ home }: { home: string }): Promise<App> {
     changed: (a) => emit('avatars:changed', a),
   });
   const voices = new VoiceLibrary(db, home);
-  let preview: AbortController | undefined;
+  let preview: { controller: AbortController; made: Promise<unknown> } | undefined;
   const handlers = createHandlers({
     'videos:list': async () => (await listVideos(db)).map(toSummary),
     'videos:create': async (input: CreateVideoInput) => {
@@ -75,20 +75,22 @@ export async function openApp({ home }: { home: string }): Promise<App> {
     },
     'editor:preview': async ({ project, sceneIndex }: { project: ProjectDraft; sceneIndex: number }) => {
       // The newest request wins: the editor asks again as the user types, and only the last still matters.
-      preview?.abort();
+      preview?.controller.abort();
       const controller = new AbortController();
-      preview = controller;
+      const account = await readAccount(db);
+      const made = previewScene(project, sceneIndex, {
+        cacheDir: join(home, 'cache'),
+        signal: controller.signal,
+        lookupAvatar: (id) => resolveAvatar(db, id),
+        lookupVoice: (id) => resolveVoice(id, db),
+        lookupTemplate: (id) => resolveTemplate(db, id),
+        account,
+      });
+      preview = { controller, made };
       try {
-        return await previewScene(project, sceneIndex, {
-          cacheDir: join(home, 'cache'),
-          signal: controller.signal,
-          lookupAvatar: (id) => resolveAvatar(db, id),
-          lookupVoice: (id) => resolveVoice(id, db),
-          lookupTemplate: (id) => resolveTemplate(db, id),
-          account: await readAccount(db),
-        });
+        return await made;
       } finally {
-        if (preview === controller) preview = undefined;
+        if (preview?.controller === controller) preview = undefined;
       }
     },
     'account:get': () => readAccount(db),
@@ -125,7 +127,9 @@ export async function openApp({ home }: { home: string }): Promise<App> {
       return () => listeners.delete(listener);
     },
     async close() {
-      await Promise.all([queue.close(), avatars.close()]);
+      // A preview still being drawn writes into the cache; stop it and let it finish before the database goes.
+      preview?.controller.abort();
+      await Promise.all([queue.close(), avatars.close(), preview?.made.catch(() => undefined)]);
       await db.destroy();
     },
   };
