@@ -1,9 +1,10 @@
 import { useEffect, useState } from 'react';
 import { Avatars } from './features/avatars/Avatars';
 import { Compose } from './features/compose/Compose';
+import { Editor } from './features/editor/Editor';
 import { Library } from './features/library/Library';
 import { Voices } from './features/voices/Voices';
-import { connectStore } from './store';
+import { connectStore, useStore } from './store';
 
 function Logo() {
   return (
@@ -14,17 +15,25 @@ function Logo() {
   );
 }
 
-type Screen = 'videos' | 'avatars' | 'voices';
+type Screen = 'videos' | 'editor' | 'avatars' | 'voices';
 
 const SCREENS: { id: Screen; label: string }[] = [
   { id: 'videos', label: 'Videos' },
+  { id: 'editor', label: 'Editor' },
   { id: 'avatars', label: 'Avatars' },
   { id: 'voices', label: 'Voices' },
 ];
 
 export function App() {
   useEffect(() => connectStore(), []);
-  const [screen, setScreen] = useState<Screen>('videos');
+  const editorVideoId = useStore((state) => state.editorVideoId);
+  // A draft left open (before a reload or a crash) opens again where the user was.
+  const [screen, setScreen] = useState<Screen>(() => (useStore.getState().editorVideoId ? 'editor' : 'videos'));
+  const editorShown = useStore((state) => state.editorShown);
+  useEffect(() => {
+    if (editorShown > 0) setScreen('editor');
+  }, [editorShown]);
+  const screens = SCREENS.filter(({ id }) => id !== 'editor' || editorVideoId !== null);
 
   return (
     <div className="app">
@@ -34,7 +43,7 @@ export function App() {
           <h1 className="brand__name">Mouthpiece</h1>
         </div>
         <nav className="tabs" aria-label="Screens">
-          {SCREENS.map(({ id, label }) => (
+          {screens.map(({ id, label }) => (
             <button
               key={id}
               type="button"
@@ -53,6 +62,10 @@ export function App() {
       <main className="workspace" hidden={screen !== 'videos'}>
         <Compose />
         <Library />
+      </main>
+      {/* Kept mounted while another screen is shown, so its undo history and pending save survive. */}
+      <main className="workspace workspace--editor" hidden={screen !== 'editor' || editorVideoId === null}>
+        <Editor active={screen === 'editor'} onClose={() => setScreen('videos')} />
       </main>
       {screen === 'avatars' && (
         <main className="workspace workspace--single">

@@ -1,15 +1,17 @@
 import { create } from 'zustand';
 import { invoke, on } from '../api';
 import { createAvatarsSlice, type AvatarsSlice } from './avatars';
+import { createEditorSlice, type EditorSlice } from './editor';
 import { createVideosSlice, type VideosSlice } from './videos';
 import { createVoicesSlice, type VoicesSlice } from './voices';
 
-export type Store = VideosSlice & AvatarsSlice & VoicesSlice;
+export type Store = VideosSlice & AvatarsSlice & VoicesSlice & EditorSlice;
 
 export const useStore = create<Store>()((...args) => ({
   ...createVideosSlice(...args),
   ...createAvatarsSlice(...args),
   ...createVoicesSlice(...args),
+  ...createEditorSlice(...args),
 }));
 
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));

@@ -134,7 +134,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       server.closeAllConnections();
       await new Promise<void>((done) => server.close(() => done()));
       await app.close();
-      await rm(home, { recursive: true, force: true });
+      // Retried: work main was still finishing (an editor preview, say) may write into home as it goes.
+      await rm(home, { recursive: true, force: true, maxRetries: 5 });
       await rm(uploads, { recursive: true, force: true });
     },
   };

@@ -6,6 +6,8 @@ import { availableVoice, DEFAULT_VOICE_ID } from '../../store/voices';
 import { rememberedVoice, rememberVoice, VoicePicker } from '../voices/VoicePicker';
 import { BUILTIN_AVATAR_ID, type LipSyncEngine } from '../../../src-shared/avatar';
 import { SPEED_RANGE } from '../../../src-shared/project';
+import { openDraft } from '../editor/autosave';
+import { STARTER_SCENE } from '../editor/Editor';
 
 // Roughly how fast the built-in voices speak at speed 1, for the length hint under the script.
 const WORDS_PER_MINUTE = 150;
@@ -195,6 +197,41 @@ export function Compose() {
     }
   }
 
+  /** The script so far becomes a draft, a scene per paragraph, and opens in the editor. */
+  async function openInEditor() {
+    setBusy(true);
+    setError(null);
+    try {
+      const paragraphs = text
+        .split(/\n\s*\n/)
+        .map((t) => t.trim())
+        .filter(Boolean);
+      const trimmedTitle = title.trim();
+      const video = await invoke('videos:create', {
+        project: {
+          title: trimmedTitle || 'Untitled video',
+          avatar,
+          voice,
+          speed,
+          ...(lipSync === 'wav2lip' && modelCheck.kind === 'ok' ? { lipSync: modelCheck.model.path } : {}),
+          // A recording is one scene, whatever its transcript's paragraphs.
+          scenes: recording
+            ? [{ text: text.trim(), audio: { path: recording } }]
+            : (paragraphs.length > 0 ? paragraphs : [STARTER_SCENE]).map((t) => ({ text: t })),
+        },
+      });
+      receiveVideo(video);
+      setText('');
+      setTitle('');
+      setRecording(null);
+      await openDraft(video.id);
+    } catch (failure) {
+      setError(messageOf(failure));
+    } finally {
+      setBusy(false);
+    }
+  }
+
   function submit(event: FormEvent) {
     event.preventDefault();
     if (!busy) void render();
@@ -208,6 +245,9 @@ export function Compose() {
     <section className="panel compose" aria-labelledby="compose-heading">
       <header className="panel__header">
         <h2 id="compose-heading">New video</h2>
+        <button type="button" className="button button--quiet" disabled={busy} onClick={() => void openInEditor()}>
+          Open in the editor
+        </button>
       </header>
       <form className="compose__form" onSubmit={submit} aria-describedby={error ? 'compose-error' : undefined}>
         <label className="field">

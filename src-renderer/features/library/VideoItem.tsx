@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import { invoke } from '../../api';
 import { useStore } from '../../store';
+import { openDraft } from '../editor/autosave';
 import type { RenderStage, VideoStatus, VideoSummary } from '../../../src-shared/video';
 
 const STATUS_LABELS: Record<VideoStatus, string> = {
@@ -38,6 +39,7 @@ export function VideoItem({ video }: { video: VideoSummary }) {
   const titleId = `video-${video.id}-title`;
   const active = video.status === 'queued' || video.status === 'rendering';
   const canRender = video.status === 'draft' || video.status === 'failed' || video.status === 'cancelled';
+  const canEdit = canRender || video.status === 'completed';
   const percent = Math.round(Math.min(1, Math.max(0, video.progress)) * 100);
 
   async function run(channel: 'render:start' | 'render:cancel') {
@@ -91,8 +93,13 @@ export function VideoItem({ video }: { video: VideoSummary }) {
         </p>
       )}
 
-      {(active || canRender) && (
+      {(active || canEdit) && (
         <div className="video__actions">
+          {canEdit && (
+            <button type="button" className="button button--quiet" disabled={busy} onClick={() => void openDraft(video.id)}>
+              Edit
+            </button>
+          )}
           {active && (
             <button type="button" className="button button--quiet" disabled={busy} onClick={() => void run('render:cancel')}>
               Cancel
