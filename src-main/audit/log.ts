@@ -14,7 +14,10 @@ export type DomainEvent =
   | 'avatar.renamed'
   | 'avatar.deleted'
   | 'voice.imported'
-  | 'voice.deleted';
+  | 'voice.deleted'
+  | 'template.created'
+  | 'template.saved'
+  | 'template.deleted';
 
 export async function recordEvent(db: Db, type: DomainEvent, subjectId: string | null, data?: unknown): Promise<void> {
   await db

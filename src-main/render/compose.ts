@@ -55,20 +55,12 @@ const STILL_FORMAT = ['-frames:v', '1', '-pix_fmt', 'rgba', '-f', 'image2', '-c:
 
 /** One still per distinct background, at the output size. */
 export async function renderBackground(background: Background, width: number, height: number, path: string, signal: AbortSignal): Promise<void> {
-  if (background.type === 'video') {
-    // A still of the video's first frame: what shows under it while it fades in.
+  if (background.type === 'video' || background.type === 'image') {
+    // A video's first frame stands for it under its overlay while it fades in.
     await runFfmpeg({
       args: ['-i', background.path, '-vf', `scale=${width}:${height}:force_original_aspect_ratio=increase,crop=${width}:${height}`, ...STILL_FORMAT, path],
       signal,
-      what: `background video ${background.path}`,
-    });
-    return;
-  }
-  if (background.type === 'image') {
-    await runFfmpeg({
-      args: ['-i', background.path, '-vf', `scale=${width}:${height}:force_original_aspect_ratio=increase,crop=${width}:${height}`, ...STILL_FORMAT, path],
-      signal,
-      what: `background image ${background.path}`,
+      what: `background ${background.type} ${background.path}`,
     });
     return;
   }

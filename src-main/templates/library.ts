@@ -5,6 +5,7 @@ import { FORMATS, describeIssues, type Format } from '../../src-shared/project';
 import { templateSchema, type Template, type TemplateSummary } from '../../src-shared/template';
 import type { Db } from '../db/connection';
 import type { TemplatesTable } from '../db/schema';
+import { recordEvent } from '../audit/log';
 import { DEFAULT_TEMPLATE, builtinThumbnail, isBuiltinTemplate, listBuiltinTemplates, unknownTemplate } from './catalogue';
 
 /**
@@ -123,6 +124,7 @@ export async function duplicateTemplate(db: Db, id: string, name?: string): Prom
     updated_at: now,
   };
   await db.insertInto('templates').values(row).execute();
+  await recordEvent(db, 'template.created', template.id, { from: id, name: template.name });
   return userSummary({ template, basedOn, row });
 }
 
@@ -161,6 +163,7 @@ export async function saveTemplate(db: Db, input: unknown): Promise<TemplateSumm
       updated_at: new Date().toISOString(),
     };
     await trx.updateTable('templates').set(next).where('id', '=', template.id).execute();
+    await recordEvent(trx, 'template.saved', template.id, { name: template.name });
     return userSummary(readRow({ ...row, ...next }));
   });
 }
@@ -206,6 +209,7 @@ export async function deleteTemplate(db: Db, id: string): Promise<{ templateId: 
       switched.push(video.id);
     }
     await trx.deleteFrom('templates').where('id', '=', id).execute();
+    await recordEvent(trx, 'template.deleted', id, { name: row.name, switchedVideos: switched });
     return { templateId: id, switchedVideos: switched };
   });
 }

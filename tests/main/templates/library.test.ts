@@ -9,6 +9,7 @@ import { parseProject } from '../../../src-main/videos/createVideo';
 import { getVideo } from '../../../src-main/videos/drafts';
 import { changeStatus, insertVideo } from '../../../src-main/videos/repository';
 import { resourcesDir } from '../../../src-main/paths';
+import { listEvents } from '../../../src-main/audit/log';
 
 let file: string;
 let db: Db;
@@ -112,6 +113,18 @@ describe('user templates', () => {
     await expect(deleteTemplate(db, copy.id)).rejects.toMatchObject({ code: 'ILLEGAL_TRANSITION', message: expect.stringContaining('cancel') });
     expect(await resolveTemplate(db, copy.id)).toEqual(copy.template);
     expect((await getVideo(db, video.id)).project).toMatchObject({ template: copy.id });
+  });
+
+  test('creating, saving and deleting a user template are written to the audit log', async () => {
+    const copy = await duplicateTemplate(db, 'studio', 'Mine');
+    await saveTemplate(db, { ...copy.template, name: 'Mine, renamed' });
+    await deleteTemplate(db, copy.id);
+    const events = await listEvents(db, copy.id);
+    expect(events.map((e) => [e.type, JSON.parse(e.data_json!).name])).toEqual([
+      ['template.created', 'Mine'],
+      ['template.saved', 'Mine, renamed'],
+      ['template.deleted', 'Mine, renamed'],
+    ]);
   });
 
   test('built-in templates cannot be deleted', async () => {
