@@ -1,6 +1,8 @@
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import packageJson from '../package.json' with { type: 'json' };
+import { AppError, ErrorCode } from '../src-shared/errors';
 import type { EventName, Events, ProjectDraft, SettingsValue } from '../src-shared/ipc';
 import type { Template } from '../src-shared/template';
 import { readAccount } from './account/account';
@@ -11,6 +13,7 @@ import { AvatarLibrary } from './avatars/library';
 import { checkWav2LipModel, WAV2LIP_LICENCE_NOTE } from './lipsync/wav2lip';
 import { RenderQueue, encoderCacheFile } from './render/queue';
 import { previewScene } from './render/preview';
+import { readStats } from './render/stats';
 import { chooseEncoder } from './media/encoders';
 import { resolveAvatar } from './avatars/library';
 import { resolveVoice } from './voices/catalogue';
@@ -35,7 +38,13 @@ export interface App {
 export const APP_VERSION = packageJson.version;
 
 /** Wire the app by hand: database, render queue, use cases behind the IPC handlers. */
-export async function openApp({ home }: { home: string }): Promise<App> {
+export interface AppOptions {
+  home: string;
+  /** Shows a file in the system's file manager (Electron's shell); elsewhere nothing is shown. */
+  reveal?: (path: string) => void;
+}
+
+export async function openApp({ home, reveal }: AppOptions): Promise<App> {
   const db = await openDatabase(join(home, 'mouthpiece.db'));
   const listeners = new Set<(name: EventName, payload: unknown) => void>();
   const emit = <E extends EventName>(name: E, payload: Events[E]) => listeners.forEach((l) => l(name, payload));
@@ -64,6 +73,15 @@ export async function openApp({ home }: { home: string }): Promise<App> {
     },
     'render:start': async ({ videoId }: { videoId: string }) => (await queue.enqueue(videoId)).queued,
     'render:cancel': ({ videoId }: { videoId: string }) => queue.cancel(videoId),
+    'render:reveal': async ({ videoId }: { videoId: string }) => {
+      const row = await findVideo(db, videoId);
+      if (row.status !== 'completed' || !row.output_path || !existsSync(row.output_path)) {
+        throw new AppError(ErrorCode.NotFound, `"${row.title}" has no video file to show${row.output_path ? ` (${row.output_path} is gone)` : ''}; render it first`);
+      }
+      reveal?.(row.output_path);
+      return { path: row.output_path };
+    },
+    'stats:get': () => readStats(db),
     'templates:list': () => listTemplates(db),
     'templates:duplicate': ({ templateId, name }: { templateId: string; name?: string }) => duplicateTemplate(db, templateId, name),
     'templates:save': ({ template }: { template: Template }) => saveTemplate(db, template),
@@ -95,7 +113,7 @@ export async function openApp({ home }: { home: string }): Promise<App> {
     },
     'account:get': () => readAccount(db),
     'settings:get': () => readSettings(db),
-    'settings:save': (value: SettingsValue) => saveSettings(db, value),
+    'settings:save': (value: Partial<SettingsValue>) => saveSettings(db, value),
     'encoders:list': async () => {
       await mkdir(join(home, 'cache'), { recursive: true });
       return (await chooseEncoder({ cacheFile: encoderCacheFile(home), systemFfmpeg: (await readSettings(db)).ffmpegPath })).report;

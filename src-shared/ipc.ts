@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { MAX_SCENES, MAX_SCRIPT_CHARS, QUALITIES, projectSchema } from './project';
 import { templateSchema, type TemplateSummary } from './template';
 import type { AvatarProgress, AvatarSummary } from './avatar';
-import type { RenderProgress, VideoSummary } from './video';
+import type { RenderProgress, RenderStats, VideoSummary } from './video';
 import { VOICE_ID_PATTERN, type VoiceSummary } from './voice';
 
 const id = z.string().regex(/^[0-9a-f-]{8,64}$/, 'an id');
@@ -42,7 +42,11 @@ export interface EncoderReport {
 export interface SettingsValue {
   /** A system ffmpeg to use when it has encoders the bundled one lacks; null finds one on PATH. */
   ffmpegPath: string | null;
+  /** How many renders run at once (1 unless the machine is big). */
+  renderConcurrency: number;
 }
+
+export const MAX_RENDER_CONCURRENCY = 4;
 const voiceId = z.string().regex(VOICE_ID_PATTERN, 'a voice id like espeak:en-us');
 
 /**
@@ -105,10 +109,20 @@ export const channels = {
   /** The account renders are made for: tier, credits and what the tier allows. */
   'account:get': { input: z.object({}).strict(), output: {} as AccountSummary },
   'settings:get': { input: z.object({}).strict(), output: {} as SettingsValue },
+  /** Save settings; a field left out keeps its value. */
   'settings:save': {
-    input: z.object({ ffmpegPath: z.string().min(1).max(4096).nullable() }).strict(),
+    input: z
+      .object({
+        ffmpegPath: z.string().min(1).max(4096).nullable().optional(),
+        renderConcurrency: z.number().int().min(1).max(MAX_RENDER_CONCURRENCY).optional(),
+      })
+      .strict(),
     output: {} as SettingsValue,
   },
+  /** Show a finished video's file in the system's file manager; answers its path. */
+  'render:reveal': { input: z.object({ videoId: id }).strict(), output: {} as { path: string } },
+  /** Renders by status, minutes of video made, and average speed by execution provider and encoder. */
+  'stats:get': { input: z.object({}).strict(), output: {} as RenderStats },
   /** Which video encoders really work here (probed by a one-frame encode, cached per ffmpeg). */
   'encoders:list': { input: z.object({}).strict(), output: {} as EncoderReport },
   /** Every avatar: the built-in presenter first, then the user's, newest first. */

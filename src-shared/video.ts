@@ -30,4 +30,19 @@ export interface RenderProgress {
   /** Fraction of the current stage, 0..1. */
   stageProgress: number;
   message?: string;
+  /** Frames of video made per second of work, while frames are being made. */
+  fps?: number;
+  /** Seconds until the render is done, once the pace is known. */
+  etaSeconds?: number;
+}
+
+/** The render statistics of the original design, read from the audit log. */
+export interface RenderStats {
+  /** How many videos are in each status now. */
+  byStatus: Record<VideoStatus, number>;
+  /** Renders finished, and the minutes of video they made. */
+  finished: number;
+  minutesOfVideo: number;
+  /** Seconds of video made per second of rendering, averaged over finished renders, per execution provider and per encoder. */
+  speed: { by: 'provider' | 'encoder'; key: string; renders: number; videoSecondsPerSecond: number }[];
 }

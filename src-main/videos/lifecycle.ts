@@ -3,12 +3,13 @@ import type { VideoStatus } from '../../src-shared/video';
 
 /**
  * Where a video may go from each status. Rendering may "move" to rendering to report a new
- * stage or fraction; a finished, failed or cancelled video may be queued again (re-render, retry).
+ * stage or fraction, or back to queued when the app stopped mid-render and resumes it; a finished,
+ * failed or cancelled video may be queued again (re-render, retry).
  */
 const NEXT: Record<VideoStatus, readonly VideoStatus[]> = {
   draft: ['queued'],
   queued: ['rendering', 'cancelled', 'failed'],
-  rendering: ['rendering', 'completed', 'failed', 'cancelled'],
+  rendering: ['rendering', 'queued', 'completed', 'failed', 'cancelled'],
   completed: ['queued'],
   failed: ['queued'],
   cancelled: ['queued'],

@@ -54,8 +54,10 @@ function handlersRecordingCalls() {
     'templates:delete': record('templates:delete', { templateId: 'x' }),
     'editor:preview': record('editor:preview', { url: 'data:', width: 1, height: 1 }),
     'account:get': record('account:get', {} as never),
-    'settings:get': record('settings:get', { ffmpegPath: null }),
-    'settings:save': record('settings:save', { ffmpegPath: null }),
+    'settings:get': record('settings:get', { ffmpegPath: null, renderConcurrency: 1 }),
+    'settings:save': record('settings:save', { ffmpegPath: null, renderConcurrency: 1 }),
+    'render:reveal': record('render:reveal', { path: '/v.mp4' }),
+    'stats:get': record('stats:get', {} as never),
     'encoders:list': record('encoders:list', {} as never),
     'avatars:list': record('avatars:list', []),
     'avatars:import': record('avatars:import', {} as never),
@@ -269,12 +271,15 @@ describe("the app's handlers for the editor, over a real database", () => {
   test('settings keep an ffmpeg path that is a file and refuse one that does not exist, naming it', async () => {
     const ffmpeg = join(home, 'ffmpeg');
     writeFileSync(ffmpeg, '');
-    expect(value(await app.handlers['settings:save']({ ffmpegPath: ffmpeg }))).toEqual({ ffmpegPath: ffmpeg });
+    expect(value(await app.handlers['settings:save']({ ffmpegPath: ffmpeg }))).toEqual({ ffmpegPath: ffmpeg, renderConcurrency: 1 });
     const missing = join(home, 'nowhere', 'ffmpeg');
     expectBadInput(await app.handlers['settings:save']({ ffmpegPath: missing }), 'ffmpegPath', missing, 'does not exist');
     expectBadInput(await app.handlers['settings:save']({ ffmpegPath: home }), 'ffmpegPath', 'is a folder');
-    expect(value(await app.handlers['settings:get']({}))).toEqual({ ffmpegPath: ffmpeg });
+    expect(value(await app.handlers['settings:get']({}))).toEqual({ ffmpegPath: ffmpeg, renderConcurrency: 1 });
     value(await app.handlers['settings:save']({ ffmpegPath: null }));
-    expect(value(await app.handlers['settings:get']({}))).toEqual({ ffmpegPath: null });
+    // A field left out keeps its value; concurrency is checked.
+    value(await app.handlers['settings:save']({ renderConcurrency: 2 }));
+    expect(value(await app.handlers['settings:get']({}))).toEqual({ ffmpegPath: null, renderConcurrency: 2 });
+    expectBadInput(await app.handlers['settings:save']({ renderConcurrency: 9 }), 'renderConcurrency');
   });
 });
