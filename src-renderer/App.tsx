@@ -3,6 +3,7 @@ import { Avatars } from './features/avatars/Avatars';
 import { Compose } from './features/compose/Compose';
 import { Editor } from './features/editor/Editor';
 import { Library } from './features/library/Library';
+import { Settings } from './features/settings/Settings';
 import { Voices } from './features/voices/Voices';
 import { connectStore, useStore } from './store';
 
@@ -15,13 +16,14 @@ function Logo() {
   );
 }
 
-type Screen = 'videos' | 'editor' | 'avatars' | 'voices';
+type Screen = 'videos' | 'editor' | 'avatars' | 'voices' | 'settings';
 
 const SCREENS: { id: Screen; label: string }[] = [
   { id: 'videos', label: 'Videos' },
   { id: 'editor', label: 'Editor' },
   { id: 'avatars', label: 'Avatars' },
   { id: 'voices', label: 'Voices' },
+  { id: 'settings', label: 'Settings' },
 ];
 
 export function App() {
@@ -75,6 +77,12 @@ export function App() {
       {screen === 'voices' && (
         <main className="workspace workspace--single">
           <Voices />
+        </main>
+      )}
+      {/* Unmounted when left, so each visit reads the encoders and the account afresh. */}
+      {screen === 'settings' && (
+        <main className="workspace workspace--single">
+          <Settings />
         </main>
       )}
     </div>

@@ -85,6 +85,16 @@ let lastCoalesce: { key: string; at: number } | null = null;
 
 const snapshotOf = (state: Pick<EditorSlice, 'project' | 'sceneKeys'>): Snapshot => ({ project: state.project!, sceneKeys: state.sceneKeys });
 
+/** A project just opened: its first scene selected, no undo history, nothing to save. */
+const UNTOUCHED: Pick<EditorSlice, 'selectedScene' | 'past' | 'future' | 'revision' | 'savedRevision' | 'saveState'> = {
+  selectedScene: 0,
+  past: [],
+  future: [],
+  revision: 0,
+  savedRevision: 0,
+  saveState: { kind: 'saved' },
+};
+
 export const createEditorSlice: StateCreator<EditorSlice, [], [], EditorSlice> = (set, get) => {
   /** Make `next` the current state, as a new undo step or, for a burst of typing, the same one. */
   function apply(next: Snapshot, coalesce?: string): void {
@@ -109,18 +119,13 @@ export const createEditorSlice: StateCreator<EditorSlice, [], [], EditorSlice> =
     editorShown: 0,
     project: null,
     sceneKeys: [],
-    selectedScene: 0,
-    past: [],
-    future: [],
-    revision: 0,
-    savedRevision: 0,
-    saveState: { kind: 'saved' },
+    ...UNTOUCHED,
     openEditor: (videoId) => {
       // The draft already open keeps its undo history.
       if (get().editorVideoId === videoId && get().project) return set((state) => ({ editorShown: state.editorShown + 1 }));
       rememberDraft(videoId);
       lastCoalesce = null;
-      set((state) => ({ editorVideoId: videoId, editorShown: state.editorShown + 1, project: null, sceneKeys: [], selectedScene: 0, past: [], future: [], revision: 0, savedRevision: 0, saveState: { kind: 'saved' } }));
+      set((state) => ({ editorVideoId: videoId, editorShown: state.editorShown + 1, project: null, sceneKeys: [], ...UNTOUCHED }));
     },
     closeEditor: () => {
       rememberDraft(null);
@@ -131,12 +136,7 @@ export const createEditorSlice: StateCreator<EditorSlice, [], [], EditorSlice> =
       set({
         project,
         sceneKeys: project.scenes.map(() => newSceneKey()),
-        selectedScene: 0,
-        past: [],
-        future: [],
-        revision: 0,
-        savedRevision: 0,
-        saveState: { kind: 'saved' },
+        ...UNTOUCHED,
       });
     },
     edit: (change, coalesce) => {

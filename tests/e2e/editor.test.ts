@@ -230,7 +230,8 @@ describe('the editor in Chromium', () => {
     if (!account.ok) throw new Error(account.error.message);
     expect(account.value.maxQuality).toBe('1080p');
     const quality = editor().getByLabel('Quality');
-    expect(await quality.locator('option[value="2160p"]').isDisabled()).toBe(true);
+    // The page asks main for the account when the editor opens; until it answers nothing is disabled.
+    await expect.poll(() => quality.locator('option[value="2160p"]').isDisabled()).toBe(true);
     expect(await quality.locator('option[value="1080p"]').isDisabled()).toBe(false);
     expect(await editor().getByText('renders up to 1080p', { exact: false }).isVisible()).toBe(true);
   });

@@ -64,7 +64,7 @@ describe('the library in Chromium', () => {
     await expect.poll(() => compose().getByLabel('Script').inputValue()).toBe('');
 
     await item.getByText('Completed', { exact: true }).waitFor({ timeout: RENDER_TIMEOUT_MS });
-    const shownPath = await item.locator('code').textContent();
+    const shownPath = await item.locator('.video__output code').textContent();
 
     const listed = await harness.app.handlers['videos:list']({});
     expect(listed.ok).toBe(true);
@@ -72,6 +72,9 @@ describe('the library in Chromium', () => {
     expect(video?.status).toBe('completed');
     expect(shownPath).toBe(video?.outputPath);
     expect(statSync(shownPath!).size).toBeGreaterThan(0);
+    // The encoder the render recorded, as main lists it.
+    expect(video?.encoder).toMatch(/\S/);
+    expect(await item.locator('.video__encoder').textContent()).toBe(`Encoded with ${video?.encoder}`);
     expect(await item.getByRole('progressbar').count()).toBe(0);
     expect(errors).toEqual([]);
 

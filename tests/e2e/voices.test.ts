@@ -274,7 +274,7 @@ describe('the Voices screen and the editor’s voice choices in Chromium', () =>
     expect((await storedProjects()).find((p) => p.title === 'My own voice')).toMatchObject({
       scenes: [{ text: 'A transcript of the recording.', audio: { path: RECORDING, trim: true } }],
     });
-    expect(await compose().getByTestId('recording-name').count()).toBe(0);
+    await expect.poll(() => compose().getByTestId('recording-name').count()).toBe(0);
     expect(errors).toEqual([]);
   });
 

@@ -1,11 +1,11 @@
 import { useMemo, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
 import { invoke, pathForFile } from '../../api';
+import { SelectField, SpeedField, fileName } from '../../components/fields';
 import { useStore } from '../../store';
 import { choosableAvatars } from '../../store/avatars';
 import { availableVoice, DEFAULT_VOICE_ID } from '../../store/voices';
 import { rememberedVoice, rememberVoice, VoicePicker } from '../voices/VoicePicker';
 import { BUILTIN_AVATAR_ID, type LipSyncEngine } from '../../../src-shared/avatar';
-import { SPEED_RANGE } from '../../../src-shared/project';
 import { openDraft } from '../editor/autosave';
 import { STARTER_SCENE } from '../editor/Editor';
 
@@ -29,8 +29,6 @@ function lengthHint(text: string, speed: number): string {
   const length = seconds < 60 ? `${seconds} s` : `${Math.floor(seconds / 60)} min ${seconds % 60} s`;
   return `${words} ${words === 1 ? 'word' : 'words'} · about ${length} of speech`;
 }
-
-const formatSpeed = (speed: number) => `${Number(speed.toFixed(2))}×`;
 
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
@@ -260,17 +258,16 @@ export function Compose() {
             onChange={(event) => setTitle(event.target.value)}
           />
         </label>
-        <label className="field">
-          <span className="field__label">Avatar</span>
-          <select value={avatar} onChange={(event) => setChosenAvatar(event.target.value)}>
-            {choices.length === 0 && <option value={BUILTIN_AVATAR_ID}>Presenter (built in)</option>}
-            {choices.map((choice) => (
-              <option key={choice.id} value={choice.id}>
-                {choice.name}
-              </option>
-            ))}
-          </select>
-        </label>
+        <SelectField
+          id="compose-avatar"
+          label="Avatar"
+          value={avatar}
+          options={[
+            ...(choices.length === 0 ? [{ value: BUILTIN_AVATAR_ID, label: 'Presenter (built in)' }] : []),
+            ...choices.map((choice) => ({ value: choice.id, label: choice.name })),
+          ]}
+          onChange={setChosenAvatar}
+        />
         <VoicePicker
           value={voice}
           onChange={(voiceId) => {
@@ -282,7 +279,7 @@ export function Compose() {
           <span className="field__label">Your recording</span>
           {recording ? (
             <span className="compose__recording">
-              <span data-testid="recording-name">{recording.split(/[\\/]/).pop()}</span> speaks instead of the voice; the
+              <span data-testid="recording-name">{fileName(recording)}</span> speaks instead of the voice; the
               script is its transcript, for captions.{' '}
               <button type="button" className="button button--quiet" onClick={() => setRecording(null)}>
                 Remove
@@ -301,23 +298,7 @@ export function Compose() {
             />
           )}
         </div>
-        <div className="field">
-          <span className="field__label field__label--split">
-            <label htmlFor="compose-speed">Speed</label>
-            <output htmlFor="compose-speed">{formatSpeed(speed)}</output>
-          </span>
-          <input
-            id="compose-speed"
-            type="range"
-            className="range"
-            min={SPEED_RANGE[0]}
-            max={SPEED_RANGE[1]}
-            step={0.05}
-            value={speed}
-            aria-valuetext={formatSpeed(speed)}
-            onChange={(event) => setSpeed(Number(event.target.value))}
-          />
-        </div>
+        <SpeedField id="compose-speed" label="Speed" value={speed} onChange={setSpeed} />
         <LipSyncChoice
           engine={lipSync}
           check={modelCheck}

@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useState } from 'react';
 import { invoke } from '../../api';
+import { takeValue } from '../../components/fields';
 import { useStore } from '../../store';
 import { without, type EditorProject, type SceneDraft } from '../../store/editor';
 import type { AccountSummary } from '../../../src-shared/ipc';
@@ -194,10 +195,7 @@ export function Editor({ active, onClose }: { active: boolean; onClose(): void }
             value={project.title ?? ''}
             maxLength={200}
             placeholder="Untitled video"
-            onChange={(event) => {
-              const title = event.target.value;
-              edit((p) => (title ? { ...p, title } : without(p, 'title')), 'title');
-            }}
+            onChange={takeValue((title) => edit((p) => (title ? { ...p, title } : without(p, 'title')), 'title'))}
           />
         </label>
         <SaveIndicator />

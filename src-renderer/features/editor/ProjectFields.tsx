@@ -1,11 +1,11 @@
-import { useMemo, useState } from 'react';
-import { pathForFile } from '../../api';
+import { useMemo } from 'react';
+import { ColourField, FileField, RangeField, SelectField, fileName } from '../../components/fields';
 import { useStore } from '../../store';
 import { choosableAvatars } from '../../store/avatars';
 import { without, type EditorProject } from '../../store/editor';
 import { BUILTIN_AVATAR_ID } from '../../../src-shared/avatar';
 import type { AccountSummary } from '../../../src-shared/ipc';
-import { CAPTION_STYLES, LOGO_POSITIONS, QUALITIES, type Brand, type CaptionStyle, type LogoPosition, type Quality } from '../../../src-shared/project';
+import { CAPTION_STYLES, LOGO_POSITIONS, QUALITIES, type Brand, type CaptionStyle, type LogoPosition } from '../../../src-shared/project';
 import type { Template } from '../../../src-shared/template';
 
 const CAPTION_LABELS: Record<CaptionStyle, string> = {
@@ -24,43 +24,36 @@ const POSITION_LABELS: Record<LogoPosition, string> = {
   'bottom-right': 'Bottom right',
 };
 
-const fileName = (path: string) => path.split(/[\\/]/).pop() ?? path;
-
 type Edit = (change: (project: EditorProject) => EditorProject, coalesce?: string) => void;
 
 function BrandColour({ label, value, fallback, onChange, onReset }: { label: string; value: string | undefined; fallback: string; onChange(colour: string): void; onReset(): void }) {
-  const id = `brand-${label.toLowerCase().replace(/\W+/g, '-')}`;
   return (
-    <div className="field">
-      <label className="field__label" htmlFor={id}>
-        {label}
-      </label>
-      <span className="colour-field">
-        <input id={id} type="color" className="colour-input" value={value ?? fallback} onChange={(event) => onChange(event.target.value)} />
-        {value ? (
-          <button type="button" className="button button--quiet" aria-label={`${label}: use the template's`} onClick={onReset}>
-            Template's
-          </button>
-        ) : (
-          <span className="field__hint">Template's</span>
-        )}
-      </span>
-    </div>
+    <ColourField id={`brand-${label.toLowerCase().replace(/\W+/g, '-')}`} label={label} value={value ?? fallback} onChange={onChange}>
+      {value ? (
+        <button type="button" className="button button--quiet" aria-label={`${label}: use the template's`} onClick={onReset}>
+          Template's
+        </button>
+      ) : (
+        <span className="field__hint">Template's</span>
+      )}
+    </ColourField>
   );
 }
 
 /** The logo, its place and size, and the brand colours. */
 function BrandFields({ brand, template, edit }: { brand: Brand; template: Template | undefined; edit: Edit }) {
-  const [error, setError] = useState<string | null>(null);
   const setBrand = (change: (brand: Brand) => Brand, coalesce?: string) => edit((p) => ({ ...p, brand: change((p.brand ?? {}) as Brand) }), coalesce);
   const logo = brand.logo;
+  const logoSize = logo?.size ?? 0.12;
   return (
     <fieldset className="choice">
       <legend className="field__label">Brand</legend>
-      <div className="field">
-        <label className="field__label" htmlFor="brand-logo">
-          Logo file
-        </label>
+      <FileField
+        id="brand-logo"
+        label="Logo file"
+        accept="image/png,image/jpeg,image/webp"
+        onPick={(path) => setBrand((b) => ({ ...b, logo: { position: template?.brand.logoPosition ?? 'top-right', size: 0.12, ...b.logo, path } }))}
+      >
         {logo && (
           <span className="colour-field">
             <span className="scene-fields__file">{fileName(logo.path)}</span>
@@ -69,70 +62,27 @@ function BrandFields({ brand, template, edit }: { brand: Brand; template: Templa
             </button>
           </span>
         )}
-        <input
-          id="brand-logo"
-          type="file"
-          accept="image/png,image/jpeg,image/webp"
-          onChange={(event) => {
-            const file = event.target.files?.[0];
-            event.target.value = '';
-            if (!file) return;
-            const path = pathForFile(file);
-            if (!path) {
-              setError(`${file.name}: not a file on this computer; save it to a folder first, then choose it from there`);
-              return;
-            }
-            setError(null);
-            setBrand((b) => ({ ...b, logo: { position: template?.brand.logoPosition ?? 'top-right', size: 0.12, ...b.logo, path } }));
-          }}
-        />
-        {error && (
-          <p className="choice__error" role="alert">
-            {error}
-          </p>
-        )}
-      </div>
+      </FileField>
       {logo && (
         <div className="field-row">
-          <div className="field">
-            <label className="field__label" htmlFor="brand-logo-position">
-              Logo position
-            </label>
-            <select
-              id="brand-logo-position"
-              value={logo.position ?? 'top-right'}
-              onChange={(event) => {
-                const position = event.target.value as LogoPosition;
-                setBrand((b) => (b.logo ? { ...b, logo: { ...b.logo, position } } : b));
-              }}
-            >
-              {LOGO_POSITIONS.map((position) => (
-                <option key={position} value={position}>
-                  {POSITION_LABELS[position]}
-                </option>
-              ))}
-            </select>
-          </div>
-          <div className="field">
-            <span className="field__label field__label--split">
-              <label htmlFor="brand-logo-size">Logo size</label>
-              <output htmlFor="brand-logo-size">{Math.round((logo.size ?? 0.12) * 100)}%</output>
-            </span>
-            <input
-              id="brand-logo-size"
-              type="range"
-              className="range"
-              min={0.04}
-              max={0.4}
-              step={0.01}
-              value={logo.size ?? 0.12}
-              aria-valuetext={`${Math.round((logo.size ?? 0.12) * 100)}% of the frame's width`}
-              onChange={(event) => {
-                const size = Number(event.target.value);
-                setBrand((b) => (b.logo ? { ...b, logo: { ...b.logo, size } } : b), 'logo-size');
-              }}
-            />
-          </div>
+          <SelectField
+            id="brand-logo-position"
+            label="Logo position"
+            value={logo.position ?? 'top-right'}
+            options={LOGO_POSITIONS.map((position) => ({ value: position, label: POSITION_LABELS[position] }))}
+            onChange={(position) => setBrand((b) => (b.logo ? { ...b, logo: { ...b.logo, position } } : b))}
+          />
+          <RangeField
+            id="brand-logo-size"
+            label="Logo size"
+            min={0.04}
+            max={0.4}
+            step={0.01}
+            value={logoSize}
+            shown={`${Math.round(logoSize * 100)}%`}
+            valueText={`${Math.round(logoSize * 100)}% of the frame's width`}
+            onChange={(size) => setBrand((b) => (b.logo ? { ...b, logo: { ...b.logo, size } } : b), 'logo-size')}
+          />
         </div>
       )}
       <div className="field-row">
@@ -197,60 +147,47 @@ export function ProjectFields({ template, account }: { template: Template | unde
 
   return (
     <div className="project-fields">
-      <div className="field">
-        <label className="field__label" htmlFor="project-captions">
-          Caption style
-        </label>
-        <select
-          id="project-captions"
-          value={project.captions?.style ?? ''}
-          onChange={(event) => {
-            const style = event.target.value as CaptionStyle | '';
-            edit((p) => ({ ...p, captions: style ? { ...p.captions, style } : without(p.captions ?? {}, 'style') }));
-          }}
-        >
-          <option value="">Template's{template ? ` (${CAPTION_SHORT[template.captions.style]})` : ''}</option>
-          {CAPTION_STYLES.map((style) => (
-            <option key={style} value={style}>
-              {CAPTION_LABELS[style]}
-            </option>
-          ))}
-        </select>
-      </div>
+      <SelectField
+        id="project-captions"
+        label="Caption style"
+        value={project.captions?.style ?? ''}
+        options={[
+          { value: '', label: `Template's${template ? ` (${CAPTION_SHORT[template.captions.style]})` : ''}` },
+          ...CAPTION_STYLES.map((style) => ({ value: style, label: CAPTION_LABELS[style] })),
+        ]}
+        onChange={(style) => edit((p) => ({ ...p, captions: style ? { ...p.captions, style } : without(p.captions ?? {}, 'style') }))}
+      />
 
-      <div className="field">
-        <label className="field__label" htmlFor="project-avatar">
-          Avatar
-        </label>
-        <select id="project-avatar" value={avatar} onChange={(event) => edit((p) => ({ ...p, avatar: event.target.value }))}>
-          {!choices.some((c) => c.id === avatar) && <option value={avatar}>{avatar === BUILTIN_AVATAR_ID ? 'Presenter (built in)' : 'An avatar that is not ready'}</option>}
-          {choices.map((choice) => (
-            <option key={choice.id} value={choice.id}>
-              {choice.name}
-            </option>
-          ))}
-        </select>
-      </div>
+      <SelectField
+        id="project-avatar"
+        label="Avatar"
+        value={avatar}
+        options={[
+          ...(choices.some((c) => c.id === avatar) ? [] : [{ value: avatar, label: avatar === BUILTIN_AVATAR_ID ? 'Presenter (built in)' : 'An avatar that is not ready' }]),
+          ...choices.map((choice) => ({ value: choice.id, label: choice.name })),
+        ]}
+        onChange={(id) => edit((p) => ({ ...p, avatar: id }))}
+      />
 
-      <div className="field">
-        <label className="field__label" htmlFor="project-quality">
-          Quality
-        </label>
-        <select id="project-quality" value={quality} aria-describedby={limited ? 'quality-note' : undefined} onChange={(event) => edit((p) => ({ ...p, quality: event.target.value as Quality }))}>
-          {QUALITIES.map((q, i) => (
-            <option key={q} value={q} disabled={i > maxIndex}>
-              {q}
-              {i > maxIndex ? ` (${account?.tier === 'free' ? 'premium' : 'not in your plan'})` : ''}
-            </option>
-          ))}
-        </select>
+      <SelectField
+        id="project-quality"
+        label="Quality"
+        value={quality}
+        describedBy={limited ? 'quality-note' : undefined}
+        options={QUALITIES.map((q, i) => ({
+          value: q,
+          label: `${q}${i > maxIndex ? ` (${account?.tier === 'free' ? 'premium' : 'not in your plan'})` : ''}`,
+          disabled: i > maxIndex,
+        }))}
+        onChange={(q) => edit((p) => ({ ...p, quality: q }))}
+      >
         {limited && (
           <p className="field__hint" id="quality-note">
             Your {limited.tier} account renders up to {limited.maxQuality}
             {limited.tier === 'free' ? '; premium renders 2160p' : ''}.
           </p>
         )}
-      </div>
+      </SelectField>
 
       <BrandFields brand={(project.brand ?? {}) as Brand} template={template} edit={edit} />
 

@@ -1,10 +1,10 @@
 import { useId, useState } from 'react';
-import { pathForFile } from '../../api';
+import { ColourField, Field, FileField, SelectField, SpeedField, fileName, takeValue, type SelectOption } from '../../components/fields';
 import { useStore } from '../../store';
 import { withScene, without, type EditorProject, type SceneDraft } from '../../store/editor';
 import { DEFAULT_VOICE_ID } from '../../store/voices';
 import { VoicePicker } from '../voices/VoicePicker';
-import { AVATAR_LAYOUTS, SPEED_RANGE, TRANSITIONS, type AvatarLayout, type Background, type Transition } from '../../../src-shared/project';
+import { AVATAR_LAYOUTS, TRANSITIONS, type AvatarLayout, type Background, type Transition } from '../../../src-shared/project';
 import type { Template } from '../../../src-shared/template';
 
 type BackgroundKind = 'template' | Background['type'];
@@ -26,9 +26,6 @@ const LAYOUT_LABELS: Record<AvatarLayout, string> = {
 
 const TRANSITION_LABELS: Record<Transition, string> = { cut: 'Cut', fade: 'Fade' };
 
-const formatSpeed = (speed: number) => `${Number(speed.toFixed(2))}×`;
-const fileName = (path: string) => path.split(/[\\/]/).pop() ?? path;
-
 /** A background of `kind` that starts from the template's look where it can. */
 function startBackground(kind: Background['type'], template: Template | undefined, current: Background | undefined): Background | null {
   const base = current ?? template?.background;
@@ -44,38 +41,25 @@ function startBackground(kind: Background['type'], template: Template | undefine
 
 /** Pick a picture or clip for the background; the file stays where it is and is read when rendering. */
 function MediaPicker({ kind, background, onPick }: { kind: 'image' | 'video'; background: Background | undefined; onPick(path: string): void }) {
-  const [error, setError] = useState<string | null>(null);
   const chosen = background?.type === kind ? background.path : null;
   return (
-    <div className="field">
-      <label className="field__label" htmlFor={`background-${kind}`}>
-        {kind === 'image' ? 'Background image file' : 'Background video file'}
-      </label>
+    <FileField
+      id={`background-${kind}`}
+      label={kind === 'image' ? 'Background image file' : 'Background video file'}
+      accept={kind === 'image' ? 'image/png,image/jpeg,image/webp' : 'video/*,.mp4,.mov,.webm,.mkv'}
+      onPick={onPick}
+    >
       {chosen && <span className="scene-fields__file">{fileName(chosen)}</span>}
-      <input
-        id={`background-${kind}`}
-        type="file"
-        accept={kind === 'image' ? 'image/png,image/jpeg,image/webp' : 'video/*,.mp4,.mov,.webm,.mkv'}
-        onChange={(event) => {
-          const file = event.target.files?.[0];
-          event.target.value = '';
-          if (!file) return;
-          const path = pathForFile(file);
-          if (!path) {
-            setError(`${file.name}: not a file on this computer; save it to a folder first, then choose it from there`);
-            return;
-          }
-          setError(null);
-          onPick(path);
-        }}
-      />
-      {error && (
-        <p className="choice__error" role="alert">
-          {error}
-        </p>
-      )}
-    </div>
+    </FileField>
   );
+}
+
+/** The options of a select whose first choice, '', keeps the template's own value. */
+function orTemplates<V extends string>(values: readonly V[], labels: Record<V, string>, inherited: V | undefined): SelectOption<V | ''>[] {
+  return [
+    { value: '', label: `Template's${inherited ? ` (${labels[inherited].toLowerCase()})` : ''}` },
+    ...values.map((value) => ({ value, label: labels[value] })),
+  ];
 }
 
 /** The selected scene: what is said, over what background, with which layout, voice and pace. */
@@ -98,6 +82,8 @@ export function SceneFields({ template }: { template: Template | undefined }) {
   const speed = scene.speed ?? project.speed ?? 1;
   const voice = scene.voice ?? project.voice ?? DEFAULT_VOICE_ID;
 
+  const setBackground = (next: Background, coalesce: string) => change((s) => ({ ...s, background: next }), `${coalesce}:${sceneKey}`);
+
   function chooseKind(next: BackgroundKind) {
     setPendingKind(null);
     if (next === 'template') return change((s) => without(s, 'background'));
@@ -113,91 +99,40 @@ export function SceneFields({ template }: { template: Template | undefined }) {
       <h2 className="scene-fields__heading" id="scene-fields-heading">
         Scene {n}
       </h2>
-      <div className="field">
-        <label className="field__label" htmlFor={textId}>
-          Scene text
-        </label>
+      <Field id={textId} label="Scene text">
         <textarea
           id={textId}
           className="scene-fields__text"
           value={scene.text ?? ''}
           rows={6}
           placeholder="What the presenter says in this scene. Write [pause 1s] for a moment of silence."
-          onChange={(event) => {
-            const text = event.target.value;
-            change((s) => ({ ...s, text }), `text:${sceneKey}`);
-          }}
+          onChange={takeValue((text) => change((s) => ({ ...s, text }), `text:${sceneKey}`))}
         />
-      </div>
+      </Field>
 
       <div className="field-row">
-        <div className="field">
-          <label className="field__label" htmlFor="scene-background">
-            Background
-          </label>
-          <select id="scene-background" value={kind} onChange={(event) => chooseKind(event.target.value as BackgroundKind)}>
-            {(Object.keys(BACKGROUND_LABELS) as BackgroundKind[]).map((k) => (
-              <option key={k} value={k}>
-                {BACKGROUND_LABELS[k]}
-              </option>
-            ))}
-          </select>
-        </div>
+        <SelectField
+          id="scene-background"
+          label="Background"
+          value={kind}
+          options={(Object.keys(BACKGROUND_LABELS) as BackgroundKind[]).map((k) => ({ value: k, label: BACKGROUND_LABELS[k] }))}
+          onChange={chooseKind}
+        />
         {kind === 'colour' && background?.type === 'colour' && (
-          <div className="field">
-            <label className="field__label" htmlFor="background-colour">
-              Background colour
-            </label>
-            <input
-              id="background-colour"
-              type="color"
-              className="colour-input"
-              value={background.colour}
-              onChange={(event) => {
-                const colour = event.target.value;
-                change((s) => ({ ...s, background: { type: 'colour', colour } }), `colour:${sceneKey}`);
-              }}
-            />
-          </div>
+          <ColourField
+            id="background-colour"
+            label="Background colour"
+            value={background.colour}
+            onChange={(colour) => setBackground({ type: 'colour', colour }, 'colour')}
+          />
         )}
       </div>
 
       {kind === 'gradient' && background?.type === 'gradient' && (
         <div className="field-row field-row--three">
-          <div className="field">
-            <label className="field__label" htmlFor="gradient-from">
-              Gradient from
-            </label>
-            <input
-              id="gradient-from"
-              type="color"
-              className="colour-input"
-              value={background.from}
-              onChange={(event) => {
-                const from = event.target.value;
-                change((s) => ({ ...s, background: { ...background, from } }), `gradient:${sceneKey}`);
-              }}
-            />
-          </div>
-          <div className="field">
-            <label className="field__label" htmlFor="gradient-to">
-              Gradient to
-            </label>
-            <input
-              id="gradient-to"
-              type="color"
-              className="colour-input"
-              value={background.to}
-              onChange={(event) => {
-                const to = event.target.value;
-                change((s) => ({ ...s, background: { ...background, to } }), `gradient:${sceneKey}`);
-              }}
-            />
-          </div>
-          <div className="field">
-            <label className="field__label" htmlFor="gradient-angle">
-              Gradient angle (°)
-            </label>
+          <ColourField id="gradient-from" label="Gradient from" value={background.from} onChange={(from) => setBackground({ ...background, from }, 'gradient')} />
+          <ColourField id="gradient-to" label="Gradient to" value={background.to} onChange={(to) => setBackground({ ...background, to }, 'gradient')} />
+          <Field id="gradient-angle" label="Gradient angle (°)">
             <input
               id="gradient-angle"
               type="number"
@@ -205,12 +140,9 @@ export function SceneFields({ template }: { template: Template | undefined }) {
               max={360}
               step={5}
               value={background.angle ?? 180}
-              onChange={(event) => {
-                const angle = Math.max(0, Math.min(360, Number(event.target.value) || 0));
-                change((s) => ({ ...s, background: { ...background, angle } }), `gradient:${sceneKey}`);
-              }}
+              onChange={takeValue((value) => setBackground({ ...background, angle: Math.max(0, Math.min(360, Number(value) || 0)) }, 'gradient'))}
             />
-          </div>
+          </Field>
         </div>
       )}
 
@@ -226,70 +158,25 @@ export function SceneFields({ template }: { template: Template | undefined }) {
       )}
 
       <div className="field-row">
-        <div className="field">
-          <label className="field__label" htmlFor="scene-layout">
-            Avatar layout
-          </label>
-          <select
-            id="scene-layout"
-            value={scene.avatarLayout ?? ''}
-            onChange={(event) => {
-              const layout = event.target.value as AvatarLayout | '';
-              change((s) => (layout ? { ...s, avatarLayout: layout } : without(s, 'avatarLayout')));
-            }}
-          >
-            <option value="">Template's{template ? ` (${LAYOUT_LABELS[template.avatar.layout].toLowerCase()})` : ''}</option>
-            {AVATAR_LAYOUTS.map((layout) => (
-              <option key={layout} value={layout}>
-                {LAYOUT_LABELS[layout]}
-              </option>
-            ))}
-          </select>
-        </div>
-        <div className="field">
-          <label className="field__label" htmlFor="scene-transition">
-            Transition in
-          </label>
-          <select
-            id="scene-transition"
-            value={scene.transition ?? ''}
-            disabled={index === 0}
-            onChange={(event) => {
-              const transition = event.target.value as Transition | '';
-              change((s) => (transition ? { ...s, transition } : without(s, 'transition')));
-            }}
-          >
-            <option value="">Template's{template ? ` (${TRANSITION_LABELS[template.transition].toLowerCase()})` : ''}</option>
-            {TRANSITIONS.map((transition) => (
-              <option key={transition} value={transition}>
-                {TRANSITION_LABELS[transition]}
-              </option>
-            ))}
-          </select>
-        </div>
+        <SelectField
+          id="scene-layout"
+          label="Avatar layout"
+          value={scene.avatarLayout ?? ''}
+          options={orTemplates(AVATAR_LAYOUTS, LAYOUT_LABELS, template?.avatar.layout)}
+          onChange={(layout) => change((s) => (layout ? { ...s, avatarLayout: layout } : without(s, 'avatarLayout')))}
+        />
+        <SelectField
+          id="scene-transition"
+          label="Transition in"
+          value={scene.transition ?? ''}
+          disabled={index === 0}
+          options={orTemplates(TRANSITIONS, TRANSITION_LABELS, template?.transition)}
+          onChange={(transition) => change((s) => (transition ? { ...s, transition } : without(s, 'transition')))}
+        />
       </div>
 
       <VoicePicker value={voice} onChange={(voiceId) => change((s) => ({ ...s, voice: voiceId }))} />
-      <div className="field">
-        <span className="field__label field__label--split">
-          <label htmlFor={paceId}>Pace</label>
-          <output htmlFor={paceId}>{formatSpeed(speed)}</output>
-        </span>
-        <input
-          id={paceId}
-          type="range"
-          className="range"
-          min={SPEED_RANGE[0]}
-          max={SPEED_RANGE[1]}
-          step={0.05}
-          value={speed}
-          aria-valuetext={formatSpeed(speed)}
-          onChange={(event) => {
-            const value = Number(event.target.value);
-            change((s) => ({ ...s, speed: value }), `speed:${sceneKey}`);
-          }}
-        />
-      </div>
+      <SpeedField id={paceId} label="Pace" value={speed} onChange={(value) => change((s) => ({ ...s, speed: value }), `speed:${sceneKey}`)} />
       {(scene.voice !== undefined || scene.speed !== undefined) && project.scenes.length > 1 && (
         <button
           type="button"

@@ -18,6 +18,14 @@ function Icon({ name }: { name: keyof typeof ICONS }) {
   );
 }
 
+function SceneAction({ icon, label, title, disabled, danger, onClick }: { icon: keyof typeof ICONS; label: string; title: string; disabled: boolean; danger?: boolean; onClick(): void }) {
+  return (
+    <button type="button" className={danger ? 'icon-button icon-button--danger' : 'icon-button'} aria-label={label} title={title} disabled={disabled} onClick={onClick}>
+      <Icon name={icon} />
+    </button>
+  );
+}
+
 function excerpt(scene: SceneDraft): string {
   const text = (scene.text ?? '').replace(/\s+/g, ' ').trim();
   if (text) return text.length > 70 ? `${text.slice(0, 70)}…` : text;
@@ -108,39 +116,17 @@ export function SceneList() {
                 <span className="scene-row__text">{excerpt(scene)}</span>
               </button>
               <div className="scene-row__actions">
-                <button type="button" className="icon-button" aria-label={`Move scene ${n} up`} title="Move up" disabled={index === 0} onClick={() => move(index, index - 1)}>
-                  <Icon name="up" />
-                </button>
-                <button
-                  type="button"
-                  className="icon-button"
-                  aria-label={`Move scene ${n} down`}
-                  title="Move down"
-                  disabled={index === count - 1}
-                  onClick={() => move(index, index + 1)}
-                >
-                  <Icon name="down" />
-                </button>
-                <button
-                  type="button"
-                  className="icon-button"
-                  aria-label={`Duplicate scene ${n}`}
-                  title="Duplicate"
-                  disabled={full}
-                  onClick={() => insertAfter(index, structuredClone(scene))}
-                >
-                  <Icon name="duplicate" />
-                </button>
-                <button
-                  type="button"
-                  className="icon-button icon-button--danger"
-                  aria-label={`Delete scene ${n}`}
+                <SceneAction icon="up" label={`Move scene ${n} up`} title="Move up" disabled={index === 0} onClick={() => move(index, index - 1)} />
+                <SceneAction icon="down" label={`Move scene ${n} down`} title="Move down" disabled={index === count - 1} onClick={() => move(index, index + 1)} />
+                <SceneAction icon="duplicate" label={`Duplicate scene ${n}`} title="Duplicate" disabled={full} onClick={() => insertAfter(index, structuredClone(scene))} />
+                <SceneAction
+                  icon="delete"
+                  danger
+                  label={`Delete scene ${n}`}
                   title={count <= 1 ? 'A video needs at least one scene' : 'Delete'}
                   disabled={count <= 1}
                   onClick={() => remove(index)}
-                >
-                  <Icon name="delete" />
-                </button>
+                />
               </div>
             </li>
           );

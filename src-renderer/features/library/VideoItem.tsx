@@ -87,6 +87,14 @@ export function VideoItem({ video }: { video: VideoSummary }) {
         </p>
       )}
 
+      {video.status === 'completed' && video.encoder && (
+        <p className="video__encoder">
+          <span className="video__output-label">Encoded with</span> <code>{video.encoder}</code>
+        </p>
+      )}
+
+      {(video.status === 'completed' || video.status === 'failed') && video.note && <p className="video__note">{video.note}</p>}
+
       {actionError && (
         <p className="video__error" role="alert">
           {actionError}
