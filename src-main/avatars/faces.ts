@@ -1,8 +1,7 @@
 import { Tensor, type InferenceSession } from 'onnxruntime-node';
 import { AppError, ErrorCode } from '../../src-shared/errors';
-import { createSession, type ModelSession } from '../inference/session';
 import type { RgbImage } from '../media/image';
-import { resolveModel } from '../models/catalogue';
+import { ModelSessions } from '../models/sessions';
 
 export interface Point {
   x: number;
@@ -66,18 +65,11 @@ export const DEFAULT_MIN_SCORE = 0.9;
 /** Smallest face (box height, pixels) a photo avatar may have: below it the mouth is a few pixels wide. */
 export const MIN_FACE_HEIGHT = 96;
 
-const sessions = new Map<string, Promise<ModelSession>>();
-
-/** One session per model per process; a failed load is forgotten so the next call retries. */
-function modelSession(id: string): Promise<ModelSession> {
-  let session = sessions.get(id);
-  if (!session) {
-    session = resolveModel(id).then((path) => createSession(path));
-    session.catch(() => sessions.delete(id));
-    sessions.set(id, session);
-  }
-  return session;
-}
+/**
+ * Sessions by kind or id: detection uses whichever face detector is active in the model registry
+ * (YuNet by default); landmarks stay by model id, as each model's points are decoded differently.
+ */
+const sessions = new ModelSessions();
 
 /**
  * An affine view of an image: crop pixel (u, v) (continuous, pixel i spans [i, i+1)) shows the
@@ -232,10 +224,10 @@ const YUNET_SIZE = 640;
 const YUNET_STRIDES = [8, 16, 32] as const;
 const NMS_IOU = 0.3;
 
-/** Faces in an image, best first, with YuNet (the fixed 640x640 model). */
+/** Faces in an image, best first, with the active face detector (YuNet unless the registry says otherwise), fed 640x640. */
 export async function detectFaces(image: RgbImage, options: { minScore?: number } = {}): Promise<FaceBox[]> {
   const minScore = options.minScore ?? DEFAULT_MIN_SCORE;
-  const { session } = await modelSession('yunet');
+  const { session } = await sessions.open('face-detection');
   // Letterbox: scale the long side to 640 and pad the rest with black, so faces keep their shape.
   const scale = YUNET_SIZE / Math.max(image.width, image.height);
   const view: View = { ox: 0, oy: 0, ux: 1 / scale, uy: 0, vx: 0, vy: 1 / scale };
@@ -344,7 +336,7 @@ export async function runLandmarkModel(image: RgbImage, face: FaceBox, model: La
   const view = faceView(face, pre);
   const [low, high] = pre.range;
   const input = sampleView(image, view, pre.size, pre.size, { bgr: pre.channels === 'bgr', scale: (high - low) / 255, offset: low });
-  const { session } = await modelSession(model);
+  const { session } = await sessions.open(model);
   const outputs = await session.run({ [session.inputNames[0]!]: new Tensor('float32', input, [1, 3, pre.size, pre.size]) });
   const points: Point[] = [];
   if (model === 'pfld68') {

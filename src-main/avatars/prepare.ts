@@ -53,7 +53,8 @@ export interface JobContext {
  * MOUTHPIECE_MODELS), so a first import shows a download rather than seeming to hang.
  */
 async function ensureFaceModels({ signal, report }: JobContext): Promise<void> {
-  const ids = ['yunet', DEFAULT_LANDMARK_MODEL];
+  // The detector by kind: an active one from the registry needs no download.
+  const ids = ['face-detection', DEFAULT_LANDMARK_MODEL];
   for (const [i, id] of ids.entries()) {
     await resolveModel(id, {
       signal,

@@ -2,12 +2,11 @@ import { readFile, rename, writeFile } from 'node:fs/promises';
 import { deflateSync, inflateSync } from 'node:zlib';
 import { Tensor } from 'onnxruntime-node';
 import { AppError, ErrorCode } from '../../src-shared/errors';
-import { createSession, type ModelSession } from '../inference/session';
 import type { RgbImage } from '../media/image';
-import { resolveModel } from '../models/catalogue';
+import { ModelSessions } from '../models/sessions';
 
-/** The catalogue id of the portrait segmentation model. */
-export const SEGMENT_MODEL = 'sinet-portrait';
+/** The registry kind of the portrait segmentation model: the active one, else SINet from the catalogue. */
+export const SEGMENT_MODEL = 'segmentation';
 
 export interface Rect {
   x: number;
@@ -21,15 +20,8 @@ const SIZE = 320;
 const MEAN_BGR = [102.890434, 111.25247, 126.91212];
 const STD_BGR = [62.93292, 62.82138, 66.355705];
 
-let session: Promise<ModelSession> | undefined;
-
-function segmentSession(): Promise<ModelSession> {
-  if (!session) {
-    session = resolveModel(SEGMENT_MODEL).then((path) => createSession(path));
-    session.catch(() => (session = undefined));
-  }
-  return session;
-}
+const sessions = new ModelSessions();
+const segmentSession = () => sessions.open(SEGMENT_MODEL);
 
 /**
  * The part of a portrait the model should see: head and shoulders down to the picture's bottom.
@@ -88,7 +80,7 @@ export async function personMask(image: RgbImage, options: MaskOptions = {}): Pr
   const outputs = await s.run({ [s.inputNames[0]]: new Tensor('float32', input, [1, 3, SIZE, SIZE]) });
   const out = outputs[s.outputNames[0]];
   if (!out || out.dims.length !== 4 || out.dims[1] !== 2) {
-    throw new AppError(ErrorCode.Internal, `the segmentation model ${SEGMENT_MODEL} answered an unexpected shape [${out?.dims.join(', ')}]`);
+    throw new AppError(ErrorCode.Internal, `the active segmentation model answered an unexpected shape [${out?.dims.join(', ')}]`);
   }
   const person = (out.data as Float32Array).subarray(SIZE * SIZE, 2 * SIZE * SIZE);
   const probability = new Float32Array(inW * inH);

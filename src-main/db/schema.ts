@@ -1,5 +1,6 @@
 import type { Generated } from 'kysely';
 import type { AvatarKind, AvatarStatus } from '../../src-shared/avatar';
+import type { ModelKind, ModelOrigin, ModelStatus } from '../../src-shared/model';
 import type { RenderStage, VideoStatus } from '../../src-shared/video';
 
 export interface VideosTable {
@@ -80,6 +81,39 @@ export interface AuditLogTable {
   data_json: string | null;
 }
 
+export interface ModelsTable {
+  id: string;
+  name: string;
+  kind: ModelKind;
+  version: string | null;
+  /** Voices: the espeak-ng language they speak. */
+  language: string | null;
+  origin: ModelOrigin;
+  /** The model's own folder, <home>/models/<id>; its files are named in files_json. */
+  dir: string;
+  /** [{name, bytes, sha256}], the main .onnx first. */
+  files_json: string;
+  bytes: number;
+  /** The main file's sha256. */
+  sha256: string;
+  licence: string;
+  /** 1 when the licence allows commercial use; anything else needs the user's acknowledgement to activate. */
+  commercial_use: number;
+  /** Where it was downloaded from, or the path it was imported from. */
+  source_url: string | null;
+  status: ModelStatus;
+  /** Why the download or import failed. */
+  error: string | null;
+  received_bytes: number;
+  /** 1 for the one model of its kind renders use (a partial unique index keeps it to one). */
+  active: number;
+  usage_count: number;
+  /** Per execution provider: {ms, runs, at} or {error, at}, as JSON. */
+  latency_json: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
 export interface Database {
   videos: VideosTable;
   avatars: AvatarsTable;
@@ -88,4 +122,5 @@ export interface Database {
   accounts: AccountsTable;
   settings: SettingsTable;
   audit_log: AuditLogTable;
+  models: ModelsTable;
 }

@@ -1,19 +1,38 @@
-import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, readFileSync } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { AppError, ErrorCode, errorCode } from '../../src-shared/errors';
+import { AppError, ErrorCode } from '../../src-shared/errors';
+import { MODEL_KINDS, MODEL_KIND_LABELS, type ModelKind } from '../../src-shared/model';
+import type { Db } from '../db/connection';
 import { defaultHome, resourcesDir } from '../paths';
+import { fetchResumable, sha256File, verifyAndPlace, type FetchOptions } from './download';
+import { countUseOfDir, findActiveModel, findModelRow, mainFile, type ModelRow } from './repository';
 
-export interface CatalogueModel {
-  id: string;
-  name: string;
-  purpose: string;
+export { sha256File };
+
+/** A file that comes with a model (a Piper voice's .onnx.json). */
+export interface CompanionFile {
   file: string;
   url: string;
   bytes: number;
   sha256: string;
+}
+
+export interface CatalogueModel {
+  id: string;
+  name: string;
+  kind: ModelKind;
+  version: string;
+  /** Voices: the espeak-ng language they speak. */
+  language?: string;
+  file: string;
+  url: string;
+  bytes: number;
+  sha256: string;
+  companions?: CompanionFile[];
   licence: string;
+  /** Whether the licence (weights and training data) allows commercial use. */
+  commercialUse: boolean;
 }
 
 export interface InstallOptions {
@@ -21,6 +40,14 @@ export interface InstallOptions {
   signal?: AbortSignal;
   onProgress?: (receivedBytes: number, totalBytes: number) => void;
 }
+
+/** The catalogue model a kind falls back to when the registry has no active one. */
+export const DEFAULT_MODELS: Partial<Record<ModelKind, string>> = {
+  'face-detection': 'yunet',
+  'face-landmarks': 'mediapipe-face-landmark',
+  segmentation: 'sinet-portrait',
+  'voice-activity': 'silero-vad',
+};
 
 let catalogue: CatalogueModel[] | undefined;
 
@@ -34,16 +61,6 @@ export function findCatalogueModel(id: string): CatalogueModel {
   const model = listCatalogue().find((m) => m.id === id);
   if (!model) throw new AppError(ErrorCode.NotFound, `model "${id}" is not in the catalogue`);
   return model;
-}
-
-export function sha256File(path: string): Promise<string> {
-  return new Promise((done, fail) => {
-    const hash = createHash('sha256');
-    createReadStream(path)
-      .on('data', (chunk) => hash.update(chunk))
-      .on('error', fail)
-      .on('end', () => done(hash.digest('hex')));
-  });
 }
 
 /** Where downloaded models live: <home>/models. */
@@ -75,8 +92,10 @@ async function matches(path: string, model: CatalogueModel): Promise<boolean> {
  * (offline installs and tests; whatever the file is called there).
  */
 export async function findLocalModel(model: CatalogueModel, home = defaultHome()): Promise<string | undefined> {
-  const installed = join(modelsDir(home), model.file);
-  if (existsSync(installed) && (await matches(installed, model))) return installed;
+  // Where installModel puts it, then where the registry does.
+  for (const installed of [join(modelsDir(home), model.file), join(modelsDir(home), model.id, model.file)]) {
+    if (existsSync(installed) && (await matches(installed, model))) return installed;
+  }
   const offline = process.env.MOUTHPIECE_MODELS;
   if (!offline) return undefined;
   for await (const path of onnxFiles(resolve(offline))) {
@@ -90,67 +109,16 @@ const offlineHint = (model: CatalogueModel) => `connect to the internet and try 
 
 const cancelled = (model: CatalogueModel) => new AppError(ErrorCode.Cancelled, `Download of ${model.name} cancelled.`);
 
-function causeOf(error: unknown): string {
-  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-  return cause?.code ?? cause?.message ?? (error as Error).message;
+/** How a catalogue model's files are fetched: names and hints for the messages. */
+export function fetchOptions(model: CatalogueModel): Pick<FetchOptions, 'label' | 'offlineHint' | 'localHint'> {
+  return { label: model.name, offlineHint: offlineHint(model), localHint: useLocalCopy(model) };
 }
 
-/** Stream model.url into `target.partial`, check it, then move it to `target`. */
+/** Stream model.url into `target.partial` (resuming a dropped connection), check it, then move it to `target`. */
 async function download(model: CatalogueModel, target: string, signal: AbortSignal, report: (received: number, total: number) => void): Promise<string> {
-  await mkdir(dirname(target), { recursive: true });
-  const partial = `${target}.partial`;
-  const fail = (what: string) =>
-    new AppError(
-      ErrorCode.Io,
-      `${model.name}: the file downloaded from ${model.url} ${what}; it was deleted. Try again later; if it keeps happening the file at that address has changed, so ${useLocalCopy(model)}`,
-    );
-  let response: Response;
-  try {
-    response = await fetch(model.url, { signal });
-  } catch (error) {
-    if (signal.aborted) throw cancelled(model);
-    throw new AppError(ErrorCode.Io, `${model.name}: cannot download ${model.url} (${causeOf(error)}); ${offlineHint(model)}`);
-  }
-  if (!response.ok || !response.body) {
-    await response.body?.cancel();
-    throw new AppError(ErrorCode.Io, `${model.name}: ${model.url} answered HTTP ${response.status}; try again later, or ${useLocalCopy(model)}`);
-  }
-  // undici decodes gzip/br bodies, so content-length only counts file bytes when there is no encoding.
-  const announced = response.headers.get('content-encoding') ? NaN : Number(response.headers.get('content-length') ?? NaN);
-  if (Number.isFinite(announced) && announced !== model.bytes) {
-    await response.body.cancel();
-    throw fail(`would be ${announced} bytes, not the ${model.bytes} bytes the catalogue lists`);
-  }
-
-  const file = await open(partial, 'w');
-  try {
-    const hash = createHash('sha256');
-    let received = 0;
-    try {
-      for await (const chunk of response.body) {
-        received += chunk.byteLength;
-        // Stop a server that sends more than the model's size before it fills the disk.
-        if (received > model.bytes) throw fail(`is larger than the ${model.bytes} bytes the catalogue lists`);
-        hash.update(chunk);
-        await file.write(chunk);
-        report(received, model.bytes);
-      }
-    } catch (error) {
-      if (signal.aborted) throw cancelled(model);
-      if (errorCode(error)) throw error;
-      throw new AppError(ErrorCode.Io, `${model.name}: the download from ${model.url} broke off after ${received} bytes (${causeOf(error)}); ${offlineHint(model)}`);
-    } finally {
-      await file.close();
-    }
-    if (received !== model.bytes) throw fail(`is ${received} bytes, not the ${model.bytes} bytes the catalogue lists`);
-    const sha256 = hash.digest('hex');
-    if (sha256 !== model.sha256) throw fail(`has sha256 ${sha256}, not the ${model.sha256} the catalogue lists`);
-    await rename(partial, target);
-    return target;
-  } catch (error) {
-    await rm(partial, { force: true });
-    throw error;
-  }
+  const file = { url: model.url, target, bytes: model.bytes, sha256: model.sha256 };
+  await fetchResumable(file, { ...fetchOptions(model), signal, onProgress: report });
+  return verifyAndPlace(file, fetchOptions(model));
 }
 
 interface Download {
@@ -216,8 +184,110 @@ function follow(current: Download, target: string, model: CatalogueModel, { sign
   });
 }
 
-/** The path of a catalogue model, ready to open: found on this machine, else downloaded. */
-export async function resolveModel(id: string, options: InstallOptions = {}): Promise<string> {
+let registry: { db: Db; home: string } | undefined;
+let revision = 0;
+
+/**
+ * Let resolveModel consult the model registry in `db` (the app and the models CLI do this once
+ * they have opened the database). Answers a function that detaches it again.
+ */
+export function useModelRegistry(db: Db, home: string): () => void {
+  const attached = { db, home };
+  registry = attached;
+  revision++;
+  return () => {
+    if (registry === attached) registry = undefined;
+    revision++;
+  };
+}
+
+/**
+ * A number that changes whenever what resolveModel answers may have changed (a model activated,
+ * removed or installed): holders of open sessions compare it to know when to resolve again.
+ */
+export function modelsRevision(): number {
+  return revision;
+}
+
+export function noteModelsChanged(): void {
+  revision++;
+}
+
+let resolved = new Map<string, string>();
+let reportUse: ((path: string) => void) | undefined;
+
+/**
+ * The active model of each kind that has one, as kind -> path: main sends this with a render to
+ * its worker thread, which has no database, for useResolvedModels there.
+ */
+export async function resolvedModelPaths(): Promise<Record<string, string>> {
+  const paths: Record<string, string> = {};
+  if (!registry) return paths;
+  for (const kind of MODEL_KINDS) {
+    const active = await findActiveModel(registry.db, kind);
+    if (active) paths[kind] = mainFile(active);
+  }
+  return paths;
+}
+
+/**
+ * In a thread without the database (the render worker): resolveModel answers these paths (from
+ * resolvedModelPaths in main) for their kinds, and a model opened for work is reported to
+ * `onUse`, for main to count with countModelUse.
+ */
+export function useResolvedModels(paths: Record<string, string>, onUse?: (path: string) => void): void {
+  resolved = new Map(Object.entries(paths));
+  reportUse = onUse;
+  revision++;
+}
+
+const isKind = (value: string): value is ModelKind => (MODEL_KINDS as readonly string[]).includes(value);
+
+/**
+ * The path of a model, ready to open. A kind ("face-detection") gives the active installed model
+ * of that kind in the registry, else the kind's default catalogue model; an id gives that model
+ * from the registry, else from the catalogue. A catalogue model is found on this machine or
+ * downloaded.
+ */
+export async function resolveModel(kindOrId: string, options: InstallOptions = {}): Promise<string> {
+  const given = resolved.get(kindOrId);
+  if (given) return given;
+  const attached = registry;
+  const home = options.home ?? attached?.home;
+  let id = kindOrId;
+  if (isKind(kindOrId)) {
+    const active = attached && (await findActiveModel(attached.db, kindOrId));
+    if (active) return usable(active);
+    const fallback = DEFAULT_MODELS[kindOrId];
+    if (!fallback) {
+      throw new AppError(
+        ErrorCode.NotFound,
+        `no ${MODEL_KIND_LABELS[kindOrId]} model is active; download or import one on the Models screen (npm run models -- list), then activate it`,
+      );
+    }
+    id = fallback;
+  }
+  if (attached) {
+    const row = await findModelRow(attached.db, id);
+    if (row?.status === 'installed') return usable(row);
+  }
   const model = findCatalogueModel(id);
-  return (await findLocalModel(model, options.home)) ?? installModel(model, options);
+  return (await findLocalModel(model, home)) ?? installModel(model, { ...options, home });
+}
+
+function usable(row: ModelRow): string {
+  const path = mainFile(row);
+  if (!existsSync(path)) {
+    throw new AppError(
+      ErrorCode.Io,
+      `${row.name}: its file ${path} is gone; download or import the model again on the Models screen, or activate another ${MODEL_KIND_LABELS[row.kind]}`,
+    );
+  }
+  return path;
+}
+
+/** A model at `path` was opened for work: the registry model there counts one more use. */
+export async function countModelUse(path: string): Promise<void> {
+  if (registry) await countUseOfDir(registry.db, dirname(path));
+  else reportUse?.(path);
 }

@@ -1,7 +1,6 @@
 import { Tensor } from 'onnxruntime-node';
 import { AppError, ErrorCode } from '../../src-shared/errors';
-import { createSession, type ModelSession } from '../inference/session';
-import { resolveModel } from '../models/catalogue';
+import { ModelSessions } from '../models/sessions';
 
 /** A stretch of speech, in seconds from the start of the audio. */
 export interface SpeechSpan {
@@ -36,18 +35,13 @@ const STATE_SIZE = 2 * 1 * 128;
  */
 const DEFAULTS = { threshold: 0.5, minSilence: 0.1, minSpeech: 0.1, speechPad: 0.03 };
 
-let session: Promise<ModelSession> | undefined;
-
 /**
- * One session per process, on the CPU: the model is called once per 32 ms window with a state
- * carried from the last, so a GPU would spend its time on transfers (0.2 ms a call on a CPU core).
- * A failed load is forgotten so the next call retries.
+ * On the CPU: the model is called once per 32 ms window with a state carried from the last, so a
+ * GPU would spend its time on transfers (0.2 ms a call on a CPU core). The active voice-activity
+ * model of the registry, else Silero from the catalogue.
  */
-function vadSession(): Promise<ModelSession> {
-  session ??= resolveModel('silero-vad').then((path) => createSession(path, ['cpu']));
-  session.catch(() => (session = undefined));
-  return session;
-}
+const sessions = new ModelSessions(['cpu']);
+const vadSession = () => sessions.open('voice-activity');
 
 function throwIfCancelled(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new AppError(ErrorCode.Cancelled, 'Speech detection was cancelled.');
@@ -139,7 +133,8 @@ export function findSpeech(
 
 /**
  * Where speech is in 16 kHz mono audio (-1..1), in seconds, found with Silero VAD v6.2 (the
- * catalogue's 'silero-vad', from MOUTHPIECE_MODELS or downloaded).
+ * registry's active voice-activity model, else the catalogue's 'silero-vad', from
+ * MOUTHPIECE_MODELS or downloaded).
  */
 export async function detectSpeech(samples16k: Float32Array, options: SpeechOptions = {}): Promise<SpeechSpan[]> {
   const probabilities = await speechProbabilities(samples16k, options.signal);

@@ -42,7 +42,7 @@ describe('database', () => {
       expect(found.rows[0].n, table).toBe(1);
     }
     const applied = await sql<{ name: string }>`select name from kysely_migration`.execute(db);
-    expect(applied.rows.map((r) => r.name)).toEqual(['001_initial', '002_avatar_preparation', '003_templates_and_project_v2']);
+    expect(applied.rows.map((r) => r.name)).toEqual(['001_initial', '002_avatar_preparation', '003_templates_and_project_v2', '004_models']);
     await db.destroy();
   });
 });
@@ -60,7 +60,7 @@ describe('002_avatar_preparation', () => {
     await expect(migrated.updateTable('avatars').set({ status: 'baking' as never }).execute()).rejects.toThrow(/CHECK/);
     await expect(migrated.updateTable('avatars').set({ progress: 2 }).execute()).rejects.toThrow(/CHECK/);
     const applied = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(migrated);
-    expect(applied.rows.map((r) => r.name)).toEqual(['001_initial', '002_avatar_preparation', '003_templates_and_project_v2']);
+    expect(applied.rows.map((r) => r.name)).toEqual(['001_initial', '002_avatar_preparation', '003_templates_and_project_v2', '004_models']);
     await migrated.destroy();
   });
 });
@@ -83,6 +83,38 @@ describe('003_templates_and_project_v2', () => {
     expect(rows[1].project_json).toBe('not json');
     expect(rows[0]).toMatchObject({ encoder: null, note: null, status: 'completed', duration_seconds: 3 });
     expect(await migrated.selectFrom('templates').select('updated_at').executeTakeFirstOrThrow()).toEqual({ updated_at: now });
+    await migrated.destroy();
+  });
+});
+
+describe('004_models', () => {
+  const model = (id: string, kind: string, extra: Record<string, unknown> = {}) => ({
+    id, name: id, kind, version: null, language: null, origin: 'import', dir: `/m/${id}`, files_json: '[]', bytes: 10, sha256: 'ab',
+    licence: 'MIT', commercial_use: 1, source_url: null, status: 'installed', error: null, received_bytes: 0, active: 0,
+    usage_count: 0, latency_json: null, created_at: '2026-01-01T00:00:00.000Z', updated_at: '2026-01-01T00:00:00.000Z', ...extra,
+  });
+
+  it('adds the models table to a database with data, keeping one active model per kind and none half-downloaded', async () => {
+    const file = dbFile();
+    const db = await openDatabase(file, { until: '003_templates_and_project_v2' });
+    const now = '2026-01-01T00:00:00.000Z';
+    await db.insertInto('videos').values({ id: 'v1', title: 'T', project_json: '{}', status: 'draft', stage: null, progress: 0, output_path: null, work_dir: null, error: null, timings_json: null, duration_seconds: null, created_at: now, updated_at: now } as never).execute();
+    await db.destroy();
+
+    const migrated = await openDatabase(file);
+    expect(await migrated.selectFrom('videos').select('title').execute()).toEqual([{ title: 'T' }]);
+    await migrated.insertInto('models').values(model('a', 'face-detection', { active: 1 }) as never).execute();
+    await migrated.insertInto('models').values(model('b', 'face-detection') as never).execute();
+    await migrated.insertInto('models').values(model('c', 'segmentation', { active: 1 }) as never).execute();
+    await expect(migrated.updateTable('models').set({ active: 1 }).where('id', '=', 'b').execute()).rejects.toThrow(/UNIQUE/);
+    await expect(migrated.insertInto('models').values(model('d', 'voice', { status: 'downloading', active: 1 }) as never).execute()).rejects.toThrow(/CHECK/);
+    await expect(migrated.insertInto('models').values(model('e', 'hologram') as never).execute()).rejects.toThrow(/CHECK/);
+    await expect(migrated.updateTable('models').set({ status: 'half' as never }).where('id', '=', 'b').execute()).rejects.toThrow(/CHECK/);
+    expect(await migrated.selectFrom('models').select(['id', 'active']).orderBy('id').execute()).toEqual([
+      { id: 'a', active: 1 },
+      { id: 'b', active: 0 },
+      { id: 'c', active: 1 },
+    ]);
     await migrated.destroy();
   });
 });

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -175,11 +175,14 @@ describe('installModel', () => {
 });
 
 describe('findLocalModel', () => {
-  it('finds every catalogue model by sha256 in the folder MOUTHPIECE_MODELS names', async () => {
+  it('finds every catalogue model the shared folder holds by sha256 in the folder MOUTHPIECE_MODELS names', async () => {
     const sharedModels = resolve(SHARED_DIR, 'models');
     process.env.MOUTHPIECE_MODELS = sharedModels;
+    // Real Piper voices (60 MB each) are not in the shared folder; everything else is.
+    const local = listCatalogue().filter((m) => m.kind !== 'voice');
+    expect(local.map((m) => m.id)).toEqual(['yunet', 'pfld68', 'mediapipe-face-landmark', 'silero-vad', 'sinet-portrait']);
 
-    for (const model of listCatalogue()) {
+    for (const model of local) {
       const path = await findLocalModel(model, home);
       expect(path, model.id).toBeDefined();
       expect(path!.startsWith(sharedModels)).toBe(true);
@@ -188,7 +191,42 @@ describe('findLocalModel', () => {
     }
   });
 
+  it('finds a model the registry downloaded into its own folder', async () => {
+    const model = findCatalogueModel('yunet');
+    const dir = join(modelsDir(home), model.id);
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, model.file), yunetBytes);
+
+    expect(await findLocalModel(model, home)).toBe(join(dir, model.file));
+  });
+
   it('finds nothing when the model is neither installed nor in MOUTHPIECE_MODELS', async () => {
     expect(await findLocalModel(findCatalogueModel('pfld68'), home)).toBeUndefined();
+  });
+});
+
+describe('the catalogue', () => {
+  it('gives every entry a kind, a version, a licence with its commercial use, and a real sha256 for each file', () => {
+    for (const model of listCatalogue()) {
+      expect(['voice', 'face-detection', 'face-landmarks', 'lip-sync', 'segmentation', 'voice-activity'], model.id).toContain(model.kind);
+      expect(model.version, model.id).toBeTruthy();
+      expect(typeof model.commercialUse, model.id).toBe('boolean');
+      for (const file of [model, ...(model.companions ?? [])]) {
+        expect(file.sha256, model.id).toMatch(/^[0-9a-f]{64}$/);
+        expect(file.bytes, model.id).toBeGreaterThan(0);
+        expect(file.url, model.id).toMatch(/^https:\/\//);
+      }
+    }
+  });
+
+  it('lists Piper voices with their .onnx.json and language, none of them allowed for commercial use unchecked', () => {
+    const voices = listCatalogue().filter((m) => m.kind === 'voice');
+    expect(voices.length).toBeGreaterThanOrEqual(2);
+    for (const voice of voices) {
+      expect(voice.language).toBe('en-us');
+      expect(voice.companions?.map((c) => c.file)).toEqual([`${voice.file}.json`]);
+      expect(voice.url).toContain('huggingface.co/rhasspy/piper-voices/');
+      expect(voice.commercialUse).toBe(false);
+    }
   });
 });
