@@ -3,6 +3,8 @@ import { Avatars } from './features/avatars/Avatars';
 import { Compose } from './features/compose/Compose';
 import { Editor } from './features/editor/Editor';
 import { Library } from './features/library/Library';
+import { Renders } from './features/renders/Renders';
+import { useLongRenderNotifications } from './features/renders/notify';
 import { Settings } from './features/settings/Settings';
 import { Voices } from './features/voices/Voices';
 import { connectStore, useStore } from './store';
@@ -16,11 +18,12 @@ function Logo() {
   );
 }
 
-type Screen = 'videos' | 'editor' | 'avatars' | 'voices' | 'settings';
+type Screen = 'videos' | 'editor' | 'renders' | 'avatars' | 'voices' | 'settings';
 
 const SCREENS: { id: Screen; label: string }[] = [
   { id: 'videos', label: 'Videos' },
   { id: 'editor', label: 'Editor' },
+  { id: 'renders', label: 'Renders' },
   { id: 'avatars', label: 'Avatars' },
   { id: 'voices', label: 'Voices' },
   { id: 'settings', label: 'Settings' },
@@ -28,6 +31,7 @@ const SCREENS: { id: Screen; label: string }[] = [
 
 export function App() {
   useEffect(() => connectStore(), []);
+  useLongRenderNotifications();
   const editorVideoId = useStore((state) => state.editorVideoId);
   // A draft left open (before a reload or a crash) opens again where the user was.
   const [screen, setScreen] = useState<Screen>(() => (useStore.getState().editorVideoId ? 'editor' : 'videos'));
@@ -69,6 +73,12 @@ export function App() {
       <main className="workspace workspace--editor" hidden={screen !== 'editor' || editorVideoId === null}>
         <Editor active={screen === 'editor'} onClose={() => setScreen('videos')} />
       </main>
+      {/* Unmounted when left, so each visit reads the statistics afresh; the renders live in the store. */}
+      {screen === 'renders' && (
+        <main className="workspace workspace--renders">
+          <Renders />
+        </main>
+      )}
       {screen === 'avatars' && (
         <main className="workspace workspace--single">
           <Avatars />

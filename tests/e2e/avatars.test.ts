@@ -4,11 +4,10 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ffmpegPath } from '../../src-main/media/ffmpeg';
 import { sharedFile, useSharedModels } from '../support/shared';
-import { launchChromium, openPage, startHarness, type Harness } from './harness';
+import { usePage } from './harness';
 
 const PREPARE_TIMEOUT_MS = 90_000;
 const PHOTO = sharedFile('fixtures/portrait_usnavy_grace_hopper.jpg');
@@ -25,38 +24,24 @@ interface PageDnd {
 describe('the Avatars screen in Chromium', () => {
   useSharedModels();
 
-  let browser: Browser;
-  let harness: Harness;
-  let page: Page;
-  let errors: string[];
   let scratch: string;
 
   beforeAll(async () => {
-    browser = await launchChromium();
     scratch = await mkdtemp(join(tmpdir(), 'mouthpiece-e2e-avatars-'));
   });
   afterAll(async () => {
-    await browser?.close();
     if (scratch) await rm(scratch, { recursive: true, force: true });
   });
-
-  beforeEach(async () => {
-    harness = await startHarness();
-    ({ page, errors } = await openPage(browser, harness));
-  });
-  afterEach(async () => {
-    await page?.context().close();
-    await harness?.close();
-  });
+  const ui = usePage();
 
   const openScreen = (name: 'Videos' | 'Avatars') =>
-    page.getByRole('navigation', { name: 'Screens' }).getByRole('button', { name }).click();
-  const avatars = () => page.getByRole('region', { name: 'Avatars' });
+    ui.page.getByRole('navigation', { name: 'Screens' }).getByRole('button', { name }).click();
+  const avatars = () => ui.page.getByRole('region', { name: 'Avatars' });
   const card = (name: string) => avatars().getByRole('listitem', { name, exact: true });
   const picker = () => avatars().getByLabel('Photo or clip to import');
 
   async function listed() {
-    const answer = await harness.app.handlers['avatars:list']({});
+    const answer = await ui.harness.app.handlers['avatars:list']({});
     if (!answer.ok) throw new Error(answer.error.message);
     return answer.value;
   }
@@ -70,7 +55,7 @@ describe('the Avatars screen in Chromium', () => {
     expect(await presenter.getByText('Built in', { exact: true }).isVisible()).toBe(true);
     expect(await presenter.getByText('Ready', { exact: true }).isVisible()).toBe(true);
     expect(await presenter.getByRole('button').allTextContents()).toEqual([]);
-    expect(errors).toEqual([]);
+    expect(ui.errors).toEqual([]);
   });
 
   test('a photo imported with the picker is prepared, previewed, renamed for good, offered by the editor and deleted', async () => {
@@ -109,13 +94,13 @@ describe('the Avatars screen in Chromium', () => {
     expect(await card(PHOTO_NAME).count()).toBe(0);
     expect((await listed()).map((a) => a.name)).toContain('Grace');
 
-    await page.reload();
+    await ui.page.reload();
     await openScreen('Avatars');
     await card('Grace').getByText('Ready', { exact: true }).waitFor();
 
     // The editor offers the presenter and the ready avatar, and a video made with it names it.
     await openScreen('Videos');
-    const compose = page.getByRole('region', { name: 'New video' });
+    const compose = ui.page.getByRole('region', { name: 'New video' });
     const choice = compose.getByLabel('Avatar');
     const [builtin] = await listed();
     expect(await choice.locator('option').allTextContents()).toEqual([builtin!.name, 'Grace']);
@@ -124,8 +109,8 @@ describe('the Avatars screen in Chromium', () => {
     await compose.getByLabel('Title').fill('Spoken by Grace');
     await compose.getByLabel('Script').fill('Hello from Grace.');
     await compose.getByRole('button', { name: 'Render' }).click();
-    await page.getByRole('region', { name: 'Library' }).getByRole('listitem', { name: 'Spoken by Grace' }).waitFor();
-    const stored = await harness.app.db.selectFrom('videos').select('project_json').executeTakeFirstOrThrow();
+    await ui.page.getByRole('region', { name: 'Library' }).getByRole('listitem', { name: 'Spoken by Grace' }).waitFor();
+    const stored = await ui.harness.app.db.selectFrom('videos').select('project_json').executeTakeFirstOrThrow();
     expect(JSON.parse(stored.project_json)).toMatchObject({
       title: 'Spoken by Grace',
       avatar: avatar!.id,
@@ -139,13 +124,13 @@ describe('the Avatars screen in Chromium', () => {
     await grace.waitFor({ state: 'detached' });
     expect((await listed()).map((a) => a.id)).toEqual([builtin!.id]);
     // Deleting an avatar leaves the file it was made from.
-    const uploaded = join(harness.uploads, '1', 'portrait_usnavy_grace_hopper.jpg');
+    const uploaded = join(ui.harness.uploads, '1', 'portrait_usnavy_grace_hopper.jpg');
     expect(await readFile(uploaded)).toEqual(await readFile(PHOTO));
     await openScreen('Videos');
     expect(await choice.locator('option').allTextContents()).toEqual([builtin!.name]);
-    expect(errors).toEqual([]);
+    expect(ui.errors).toEqual([]);
 
-    await page.screenshot({ path: '/tmp/e2e-avatars.png', fullPage: true });
+    await ui.page.screenshot({ path: '/tmp/e2e-avatars.png', fullPage: true });
   });
 
   test('cancelling a preparation marks the avatar cancelled', async () => {
@@ -159,7 +144,7 @@ describe('the Avatars screen in Chromium', () => {
     expect(await preparing.getByRole('progressbar').count()).toBe(0);
     expect((await listed()).find((a) => a.name === PHOTO_NAME)?.status).toBe('cancelled');
     expect(await preparing.getByRole('button', { name: 'Preview' }).count()).toBe(0);
-    expect(errors).toEqual([]);
+    expect(ui.errors).toEqual([]);
   });
 
   test('a photo without a face and a text file, dropped on the screen, are refused with messages naming each file', async () => {
@@ -198,7 +183,7 @@ describe('the Avatars screen in Chromium', () => {
     await refused.getByRole('group', { name: 'Delete gray?' }).getByRole('button', { name: 'Delete' }).click();
     await refused.waitFor({ state: 'detached' });
     expect((await listed()).map((a) => a.kind)).toEqual(['builtin']);
-    expect(existsSync(join(harness.uploads, '1', 'gray.png'))).toBe(true);
-    expect(errors).toEqual([]);
+    expect(existsSync(join(ui.harness.uploads, '1', 'gray.png'))).toBe(true);
+    expect(ui.errors).toEqual([]);
   });
 });

@@ -1,53 +1,36 @@
 import { mkdirSync } from 'node:fs';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { estimateSeconds, type ProjectInput } from '../../src-shared/project';
-import { launchChromium, openPage, startHarness, type Harness } from './harness';
+import { usePage } from './harness';
 
 /** Screenshots for a person to look at; not compared by the test. */
 const SHOTS = process.env.MP_SHOTS ?? '/tmp/mp-shots';
 
 describe('the editor in Chromium', () => {
-  let browser: Browser;
-  let harness: Harness;
-  let page: Page;
-  let errors: string[];
-
-  beforeAll(async () => {
+  beforeAll(() => {
     mkdirSync(SHOTS, { recursive: true });
-    browser = await launchChromium();
   });
-  afterAll(async () => {
-    await browser?.close();
-  });
-
-  beforeEach(async () => {
-    harness = await startHarness();
-    ({ page, errors } = await openPage(browser, harness));
-    await page.setViewportSize({ width: 1280, height: 800 });
-  });
+  const ui = usePage({ viewport: { width: 1280, height: 800 } });
   afterEach(async () => {
     // A preview still being drawn writes into the app's folder, which closing the harness deletes.
-    await expect.poll(() => page.locator('.preview__frame[aria-busy="true"]').count(), { timeout: 60_000 }).toBe(0);
-    await page?.context().close();
-    await harness?.close();
+    await expect.poll(() => ui.page.locator('.preview__frame[aria-busy="true"]').count(), { timeout: 60_000 }).toBe(0);
   });
 
-  const editor = () => page.getByRole('region', { name: 'Editor' });
+  const editor = () => ui.page.getByRole('region', { name: 'Editor' });
   const scenes = () => editor().getByRole('list', { name: 'Scenes' });
   const sceneText = () => editor().getByLabel('Scene text');
   const saved = () => editor().getByRole('status').filter({ hasText: /^Saved$/ });
 
   async function openNewDraft(): Promise<string> {
-    await page.getByRole('region', { name: 'New video' }).getByRole('button', { name: 'Open in the editor' }).click();
+    await ui.page.getByRole('region', { name: 'New video' }).getByRole('button', { name: 'Open in the editor' }).click();
     await sceneText().waitFor();
-    const listed = await harness.app.handlers['videos:list']({});
+    const listed = await ui.harness.app.handlers['videos:list']({});
     if (!listed.ok || listed.value.length !== 1) throw new Error(`expected one video, got ${JSON.stringify(listed)}`);
     return listed.value[0].id;
   }
 
   async function savedProject(videoId: string): Promise<ProjectInput> {
-    const answer = await harness.app.handlers['videos:get']({ videoId });
+    const answer = await ui.harness.app.handlers['videos:get']({ videoId });
     if (!answer.ok) throw new Error(answer.error.message);
     return answer.value.project as ProjectInput;
   }
@@ -70,7 +53,7 @@ describe('the editor in Chromium', () => {
     await editor().getByLabel('Background', { exact: true }).selectOption('colour');
     await editor().getByLabel('Background colour').fill('#cc2200');
     await editor().getByLabel('Avatar layout').selectOption('left');
-    await page.screenshot({ path: `${SHOTS}/editor-two-scenes.png` });
+    await ui.page.screenshot({ path: `${SHOTS}/editor-two-scenes.png` });
 
     // Scene 2 moves to the front.
     await scenes().getByRole('button', { name: 'Move scene 2 up' }).click();
@@ -98,9 +81,9 @@ describe('the editor in Chromium', () => {
     await scenes().getByRole('button', { name: /^Scene 3/ }).click();
     await sceneText().press('End');
     await sceneText().pressSequentially(' And goodbye.');
-    await page.keyboard.press('Control+z');
+    await ui.page.keyboard.press('Control+z');
     expect(await sceneText().inputValue()).toBe('Welcome to the tour of the editor.');
-    await page.keyboard.press('Control+Shift+z');
+    await ui.page.keyboard.press('Control+Shift+z');
     expect(await sceneText().inputValue()).toBe('Welcome to the tour of the editor. And goodbye.');
 
     await editor().getByRole('radio', { name: 'Shorts' }).check();
@@ -119,14 +102,14 @@ describe('the editor in Chromium', () => {
     expect(project.scenes[1].background).toBeUndefined();
 
     // The length and cost come from the saved project and the real account.
-    const account = await harness.app.handlers['account:get']({});
+    const account = await ui.harness.app.handlers['account:get']({});
     if (!account.ok) throw new Error(account.error.message);
     const seconds = Math.round(estimateSeconds(project));
     expect(seconds).toBeLessThan(60);
     expect(await editor().getByTestId('estimate').textContent()).toBe(`≈ ${seconds} s · 1 credit · ${account.value.tier}: ${account.value.credits} left`);
-    await page.screenshot({ path: `${SHOTS}/editor-saved.png` });
+    await ui.page.screenshot({ path: `${SHOTS}/editor-saved.png` });
 
-    await page.reload();
+    await ui.page.reload();
     await sceneText().waitFor();
     expect(await editor().getByLabel('Title').inputValue()).toBe('Editor tour');
     expect(await sceneTexts()).toEqual([
@@ -139,8 +122,8 @@ describe('the editor in Chromium', () => {
     expect(await editor().getByLabel('Background colour').inputValue()).toBe('#cc2200');
     expect(await editor().getByLabel('Avatar layout').inputValue()).toBe('left');
     expect(await editor().getByRole('radio', { name: 'Shorts' }).isChecked()).toBe(true);
-    await page.screenshot({ path: `${SHOTS}/editor-reloaded.png` });
-    expect(errors).toEqual([]);
+    await ui.page.screenshot({ path: `${SHOTS}/editor-reloaded.png` });
+    expect(ui.errors).toEqual([]);
   });
 
   test('the preview shows the still main draws, or the reason it gives', async () => {
@@ -149,9 +132,9 @@ describe('the editor in Chromium', () => {
     const image = preview.getByRole('img', { name: 'Preview of scene 1' });
     const refusal = preview.getByRole('alert');
     await image.or(refusal).waitFor({ timeout: 60_000 });
-    await page.screenshot({ path: `${SHOTS}/editor-preview.png` });
+    await ui.page.screenshot({ path: `${SHOTS}/editor-preview.png` });
     // Asked again once the page's request is answered: main keeps only the newest request.
-    const answer = await harness.app.handlers['editor:preview']({ project: await savedProject(videoId), sceneIndex: 0 });
+    const answer = await ui.harness.app.handlers['editor:preview']({ project: await savedProject(videoId), sceneIndex: 0 });
     if (answer.ok) {
       await expect.poll(() => image.evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth)).toBe(answer.value.width);
       expect(await refusal.count()).toBe(0);
@@ -161,11 +144,11 @@ describe('the editor in Chromium', () => {
   });
 
   test('a draft from the library opens with Edit, and Render names the scene main refuses', async () => {
-    const created = await harness.app.handlers['videos:create']({ text: 'First paragraph.\n\nSecond paragraph.', title: 'From the library' });
+    const created = await ui.harness.app.handlers['videos:create']({ text: 'First paragraph.\n\nSecond paragraph.', title: 'From the library' });
     if (!created.ok) throw new Error(created.error.message);
     // Made behind the page's back, so the page is loaded again to list it.
-    await page.reload();
-    const item = page.getByRole('region', { name: 'Library' }).getByRole('listitem', { name: 'From the library' });
+    await ui.page.reload();
+    const item = ui.page.getByRole('region', { name: 'Library' }).getByRole('listitem', { name: 'From the library' });
     await item.getByRole('button', { name: 'Edit', exact: true }).click();
     await sceneText().waitFor();
     expect(await sceneTexts()).toEqual(['First paragraph.', 'Second paragraph.']);
@@ -178,7 +161,7 @@ describe('the editor in Chromium', () => {
     await alert.waitFor();
     // The scene main names is the one shown.
     await editor().getByRole('heading', { name: 'Scene 2' }).waitFor();
-    const started = await harness.app.handlers['render:start']({ videoId: created.value.id });
+    const started = await ui.harness.app.handlers['render:start']({ videoId: created.value.id });
     expect(started.ok).toBe(false);
     expect(await alert.textContent()).toBe(started.ok ? null : started.error.message);
     expect(await alert.textContent()).toContain('scenes.1.text');
@@ -188,13 +171,13 @@ describe('the editor in Chromium', () => {
     // Queued, the editor closes and the library shows the render.
     await item.getByRole('progressbar', { name: 'Progress of From the library' }).waitFor();
     expect(await editor().count()).toBe(0);
-    const listed = await harness.app.handlers['videos:list']({});
+    const listed = await ui.harness.app.handlers['videos:list']({});
     expect(listed.ok && ['queued', 'rendering', 'completed'].includes(listed.value[0].status)).toBe(true);
-    await harness.app.handlers['render:cancel']({ videoId: created.value.id });
+    await ui.harness.app.handlers['render:cancel']({ videoId: created.value.id });
   });
 
   test('a script opened in the editor is a scene per paragraph, and dragging a scene moves it', async () => {
-    await page.getByRole('region', { name: 'New video' }).getByLabel('Script').fill('First.\n\nSecond.\n\nThird.');
+    await ui.page.getByRole('region', { name: 'New video' }).getByLabel('Script').fill('First.\n\nSecond.\n\nThird.');
     const videoId = await openNewDraft();
     expect(await sceneTexts()).toEqual(['First.', 'Second.', 'Third.']);
     await scenes().getByRole('listitem', { name: 'Scene 3' }).dragTo(scenes().getByRole('listitem', { name: 'Scene 1' }));
@@ -215,18 +198,18 @@ describe('the editor in Chromium', () => {
     expect(await mine.isChecked()).toBe(true);
     await saved().waitFor();
 
-    const listed = await harness.app.handlers['templates:list']({});
+    const listed = await ui.harness.app.handlers['templates:list']({});
     if (!listed.ok) throw new Error(listed.error.message);
     const copy = listed.value.find((t) => t.name === 'My studio');
     expect(copy?.builtin).toBe(false);
     expect(copy?.format).toBe('16:9');
     expect((await savedProject(videoId)).template).toBe(copy?.id);
-    await page.screenshot({ path: `${SHOTS}/editor-template-copy.png` });
+    await ui.page.screenshot({ path: `${SHOTS}/editor-template-copy.png` });
   });
 
   test('2160p is offered only to accounts that may render it', async () => {
     await openNewDraft();
-    const account = await harness.app.handlers['account:get']({});
+    const account = await ui.harness.app.handlers['account:get']({});
     if (!account.ok) throw new Error(account.error.message);
     expect(account.value.maxQuality).toBe('1080p');
     const quality = editor().getByLabel('Quality');

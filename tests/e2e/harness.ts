@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { basename, extname, join, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import { openApp, type App } from '../../src-main/app';
 import type { Result } from '../../src-shared/errors';
 import {
@@ -197,13 +198,89 @@ export function launchChromium(): Promise<Browser> {
   });
 }
 
+export interface Viewport {
+  width: number;
+  height: number;
+}
+
+export interface PageOptions extends HarnessOptions {
+  /** The window's size; 1280x820 unless given. */
+  viewport?: Viewport;
+}
+
+/** What `usePage` hands a test: the page and the app behind it, fresh for each test. */
+export interface PageSession {
+  readonly browser: Browser;
+  readonly harness: Harness;
+  readonly page: Page;
+  /** The page's errors so far (page errors, console errors, responses of 400 and up). */
+  readonly errors: string[];
+}
+
+/**
+ * One Chromium for the describe block, and for each test a fresh app (its own data folder) with
+ * the page open on it; closed after each test. Options may be a function, read before each test,
+ * for values another hook makes (a scratch folder, say). A test file's own afterEach runs before
+ * this one's (vitest runs after-hooks in reverse), so it may still use the page.
+ */
+export function usePage(options: PageOptions | (() => PageOptions) = {}): PageSession {
+  let browser: Browser | undefined;
+  let current: { harness: Harness; page: Page; errors: string[] } | undefined;
+  const need = <T>(value: T | undefined, what: string): T => {
+    if (value === undefined) throw new Error(`usePage: ${what} is only there inside a test (or its beforeEach/afterEach)`);
+    return value;
+  };
+
+  beforeAll(async () => {
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+  beforeEach(async () => {
+    const { viewport, ...harnessOptions } = typeof options === 'function' ? options() : options;
+    const harness = await startHarness(harnessOptions);
+    try {
+      current = { harness, ...(await openPage(need(browser, 'the browser'), harness, { viewport })) };
+    } catch (error) {
+      await harness.close();
+      throw error;
+    }
+  });
+  afterEach(async () => {
+    const ending = current;
+    current = undefined;
+    await ending?.page.context().close();
+    await ending?.harness.close();
+  });
+
+  return {
+    get browser() {
+      return need(browser, 'the browser');
+    },
+    get harness() {
+      return need(current, 'the harness').harness;
+    },
+    get page() {
+      return need(current, 'the page').page;
+    },
+    get errors() {
+      return need(current, 'the page').errors;
+    },
+  };
+}
+
 /**
  * Open the page with `window.mouthpiece` defined as the preload defines it, but carried over
  * fetch and EventSource instead of Electron IPC. Console errors and page errors are collected so
  * a test can show them when it fails.
  */
-export async function openPage(browser: Browser, harness: Harness): Promise<{ page: Page; errors: string[] }> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 820 } });
+export async function openPage(
+  browser: Browser,
+  harness: Harness,
+  { viewport = { width: 1280, height: 820 } }: { viewport?: Viewport } = {},
+): Promise<{ page: Page; errors: string[] }> {
+  const context = await browser.newContext({ viewport });
   const page = await context.newPage();
   const errors: string[] = [];
   page.on('pageerror', (error) => errors.push(error.message));

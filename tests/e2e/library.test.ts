@@ -1,40 +1,20 @@
 import { statSync } from 'node:fs';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
-import { launchChromium, openPage, startHarness, type Harness } from './harness';
+import { describe, expect, test } from 'vitest';
+import { usePage } from './harness';
 
 const RENDER_TIMEOUT_MS = 90_000;
 
 describe('the library in Chromium', () => {
-  let browser: Browser;
-  let harness: Harness;
-  let page: Page;
-  let errors: string[];
+  const ui = usePage();
 
-  beforeAll(async () => {
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
-
-  beforeEach(async () => {
-    harness = await startHarness();
-    ({ page, errors } = await openPage(browser, harness));
-  });
-  afterEach(async () => {
-    await page?.context().close();
-    await harness?.close();
-  });
-
-  const compose = () => page.getByRole('region', { name: 'New video' });
-  const library = () => page.getByRole('region', { name: 'Library' });
+  const compose = () => ui.page.getByRole('region', { name: 'New video' });
+  const library = () => ui.page.getByRole('region', { name: 'Library' });
 
   test('a new library says there are no videos yet', async () => {
     await library().getByText('No videos yet').waitFor();
     expect(await library().getByRole('listitem').count()).toBe(0);
-    expect(await page.title()).toBe('Mouthpiece');
-    expect(errors).toEqual([]);
+    expect(await ui.page.title()).toBe('Mouthpiece');
+    expect(ui.errors).toEqual([]);
   });
 
   test('rendering an empty script shows the error main answers, and adds nothing', async () => {
@@ -45,11 +25,11 @@ describe('the library in Chromium', () => {
     await alert.waitFor();
     const shown = await alert.textContent();
     // The very message the handler gives for the same input, not one the page made up.
-    const answer = await harness.app.handlers['videos:create']({ text: '' });
+    const answer = await ui.harness.app.handlers['videos:create']({ text: '' });
     expect(answer.ok).toBe(false);
     expect(shown).toBe(answer.ok ? null : answer.error.message);
     expect(await library().getByRole('listitem').count()).toBe(0);
-    expect(await harness.app.handlers['videos:list']({})).toEqual({ ok: true, value: [] });
+    expect(await ui.harness.app.handlers['videos:list']({})).toEqual({ ok: true, value: [] });
   });
 
   test('a short script renders to completion and the library shows where the video was saved', async () => {
@@ -66,7 +46,7 @@ describe('the library in Chromium', () => {
     await item.getByText('Completed', { exact: true }).waitFor({ timeout: RENDER_TIMEOUT_MS });
     const shownPath = await item.locator('.video__output code').textContent();
 
-    const listed = await harness.app.handlers['videos:list']({});
+    const listed = await ui.harness.app.handlers['videos:list']({});
     expect(listed.ok).toBe(true);
     const video = listed.ok ? listed.value.find((v) => v.title === 'Hello from the e2e test') : undefined;
     expect(video?.status).toBe('completed');
@@ -76,9 +56,9 @@ describe('the library in Chromium', () => {
     expect(video?.encoder).toMatch(/\S/);
     expect(await item.locator('.video__encoder').textContent()).toBe(`Encoded with ${video?.encoder}`);
     expect(await item.getByRole('progressbar').count()).toBe(0);
-    expect(errors).toEqual([]);
+    expect(ui.errors).toEqual([]);
 
-    await page.screenshot({ path: '/tmp/e2e-library.png', fullPage: true });
+    await ui.page.screenshot({ path: '/tmp/e2e-library.png', fullPage: true });
   });
 
   test('cancelling a render from the library marks it cancelled', async () => {
@@ -94,7 +74,7 @@ describe('the library in Chromium', () => {
 
     await item.getByText('Cancelled', { exact: true }).waitFor({ timeout: 30_000 });
     expect(await item.getByRole('progressbar').count()).toBe(0);
-    const listed = await harness.app.handlers['videos:list']({});
+    const listed = await ui.harness.app.handlers['videos:list']({});
     expect(listed.ok && listed.value.map((v) => v.status)).toEqual(['cancelled']);
     // A cancelled video can be queued again from the library.
     expect(await item.getByRole('button', { name: 'Render again' }).isVisible()).toBe(true);

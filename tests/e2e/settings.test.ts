@@ -1,55 +1,36 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import type { EncoderReport } from '../../src-shared/ipc';
-import { launchChromium, openPage, startHarness, type Harness } from './harness';
+import { usePage } from './harness';
 
 /** Screenshots for a person to look at; not compared by the test. */
 const SHOTS = process.env.MP_SHOTS ?? '/tmp/mp-shots';
 
 describe('the settings screen in Chromium', () => {
-  let browser: Browser;
-  let harness: Harness;
-  let page: Page;
-  let errors: string[];
-
-  beforeAll(async () => {
+  beforeAll(() => {
     mkdirSync(SHOTS, { recursive: true });
-    browser = await launchChromium();
   });
-  afterAll(async () => {
-    await browser?.close();
-  });
+  const ui = usePage({ viewport: { width: 1280, height: 800 } });
 
-  beforeEach(async () => {
-    harness = await startHarness();
-    ({ page, errors } = await openPage(browser, harness));
-    await page.setViewportSize({ width: 1280, height: 800 });
-  });
-  afterEach(async () => {
-    await page?.context().close();
-    await harness?.close();
-  });
-
-  const settings = () => page.getByRole('region', { name: 'Settings' });
+  const settings = () => ui.page.getByRole('region', { name: 'Settings' });
   const encoders = () => settings().getByRole('table', { name: 'Encoders' });
   const ffmpegField = () => settings().getByLabel('System ffmpeg');
 
   async function openSettings(): Promise<void> {
-    await page.getByRole('navigation', { name: 'Screens' }).getByRole('button', { name: 'Settings' }).click();
+    await ui.page.getByRole('navigation', { name: 'Screens' }).getByRole('button', { name: 'Settings' }).click();
     await encoders().waitFor();
     await expect.poll(() => ffmpegField().isEnabled()).toBe(true);
   }
 
   async function realReport(): Promise<EncoderReport> {
-    const answer = await harness.app.handlers['encoders:list']({});
+    const answer = await ui.harness.app.handlers['encoders:list']({});
     if (!answer.ok) throw new Error(answer.error.message);
     return answer.value;
   }
 
   async function savedFfmpeg(): Promise<string | null> {
-    const answer = await harness.app.handlers['settings:get']({});
+    const answer = await ui.harness.app.handlers['settings:get']({});
     if (!answer.ok) throw new Error(answer.error.message);
     return answer.value.ffmpegPath;
   }
@@ -80,29 +61,29 @@ describe('the settings screen in Chromium', () => {
     await settings().getByRole('button', { name: 'Check again' }).waitFor();
     expect(await encoders().locator('tbody tr').count()).toBe(report.candidates.length);
 
-    const account = await harness.app.handlers['account:get']({});
+    const account = await ui.harness.app.handlers['account:get']({});
     expect(account.ok && account.value.tier).toBe('free');
     expect(await settings().getByText(/Free · \d+ credits? · renders up to 1080p/).isVisible()).toBe(true);
-    expect(errors).toEqual([]);
+    expect(ui.errors).toEqual([]);
 
-    await page.screenshot({ path: join(SHOTS, 'settings.png') });
-    await page.screenshot({ path: join(SHOTS, 'settings-full.png'), fullPage: true });
+    await ui.page.screenshot({ path: join(SHOTS, 'settings.png') });
+    await ui.page.screenshot({ path: join(SHOTS, 'settings-full.png'), fullPage: true });
   });
 
   test('saving an ffmpeg path that does not exist shows main\'s message naming it, and keeps the setting as it was', async () => {
     await openSettings();
-    const missing = join(harness.home, 'no-such-folder', 'ffmpeg');
+    const missing = join(ui.harness.home, 'no-such-folder', 'ffmpeg');
     await ffmpegField().fill(missing);
     await settings().getByRole('button', { name: 'Save' }).click();
 
     const alert = settings().getByRole('alert');
     await alert.waitFor();
-    const answer = await harness.app.handlers['settings:save']({ ffmpegPath: missing });
+    const answer = await ui.harness.app.handlers['settings:save']({ ffmpegPath: missing });
     expect(answer.ok).toBe(false);
     expect(await alert.textContent()).toBe(answer.ok ? null : answer.error.message);
     expect(await alert.textContent()).toContain(missing);
     expect(await savedFfmpeg()).toBeNull();
-    await page.screenshot({ path: join(SHOTS, 'settings-bad-path.png') });
+    await ui.page.screenshot({ path: join(SHOTS, 'settings-bad-path.png') });
   });
 
   test('an ffmpeg path that exists is saved and shown again on the next visit; an empty one goes back to PATH', async () => {
@@ -114,7 +95,7 @@ describe('the settings screen in Chromium', () => {
     await settings().getByRole('status').filter({ hasText: /^Saved/ }).waitFor();
     expect(await savedFfmpeg()).toBe(ffmpeg);
 
-    await page.reload();
+    await ui.page.reload();
     await openSettings();
     expect(await ffmpegField().inputValue()).toBe(ffmpeg);
 
@@ -123,6 +104,6 @@ describe('the settings screen in Chromium', () => {
     await settings().getByRole('status').filter({ hasText: 'the ffmpeg on PATH is used' }).waitFor();
     expect(await savedFfmpeg()).toBeNull();
     expect(await settings().getByRole('alert').count()).toBe(0);
-    expect(errors).toEqual([]);
+    expect(ui.errors).toEqual([]);
   });
 });

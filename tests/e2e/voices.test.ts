@@ -2,12 +2,11 @@ import { existsSync } from 'node:fs';
 import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { VoiceSummary } from '../../src-shared/voice';
 import { buildWav2LipTestGraph } from '../support/onnxGraphs';
 import { sharedFile, useSharedModels } from '../support/shared';
-import { launchChromium, openPage, startHarness, type Harness } from './harness';
+import { usePage } from './harness';
 
 const PIPER_VOICE = sharedFile('models/piper-test-voice/test_voice.onnx');
 const RECORDING = sharedFile('fixtures/speech_librispeech_5703-47212-0000.wav');
@@ -25,47 +24,33 @@ const labelsOf = (items: PageElement[]) => items.map((item) => item.getAttribute
 describe('the Voices screen and the editor’s voice choices in Chromium', () => {
   useSharedModels();
 
-  let browser: Browser;
-  let harness: Harness;
-  let page: Page;
-  let errors: string[];
   // Files the tests pick, as if from the user's disk: the harness answers their real paths.
   let scratch: string;
 
   beforeAll(async () => {
-    browser = await launchChromium();
     scratch = await mkdtemp(join(tmpdir(), 'mouthpiece-e2e-voices-'));
   });
   afterAll(async () => {
-    await browser?.close();
     if (scratch) await rm(scratch, { recursive: true, force: true });
   });
+  const ui = usePage(() => ({ localFolders: [dirname(PIPER_VOICE), dirname(RECORDING), scratch] }));
 
-  beforeEach(async () => {
-    harness = await startHarness({ localFolders: [dirname(PIPER_VOICE), dirname(RECORDING), scratch] });
-    ({ page, errors } = await openPage(browser, harness));
-  });
-  afterEach(async () => {
-    await page?.context().close();
-    await harness?.close();
-  });
-
-  const openScreen = (name: 'Videos' | 'Voices') => page.getByRole('navigation', { name: 'Screens' }).getByRole('button', { name }).click();
-  const voicesScreen = () => page.getByRole('region', { name: 'Voices' });
+  const openScreen = (name: 'Videos' | 'Voices') => ui.page.getByRole('navigation', { name: 'Screens' }).getByRole('button', { name }).click();
+  const voicesScreen = () => ui.page.getByRole('region', { name: 'Voices' });
   const language = (name: string) => voicesScreen().getByRole('group', { name, exact: true });
   const row = (languageName: string, voiceName: string) => language(languageName).getByRole('listitem', { name: voiceName, exact: true });
   const shownLanguages = () => voicesScreen().getByRole('heading', { level: 3 }).allTextContents();
   const shownVoices = () => voicesScreen().getByRole('listitem').evaluateAll(labelsOf);
-  const compose = () => page.getByRole('region', { name: 'New video' });
+  const compose = () => ui.page.getByRole('region', { name: 'New video' });
 
   async function listed(): Promise<VoiceSummary[]> {
-    const answer = await harness.app.handlers['voices:list']({});
+    const answer = await ui.harness.app.handlers['voices:list']({});
     if (!answer.ok) throw new Error(answer.error.message);
     return answer.value;
   }
 
   async function storedProjects(): Promise<Record<string, unknown>[]> {
-    const rows = await harness.app.db.selectFrom('videos').select('project_json').orderBy('created_at').execute();
+    const rows = await ui.harness.app.db.selectFrom('videos').select('project_json').orderBy('created_at').execute();
     return rows.map((r) => JSON.parse(r.project_json) as Record<string, unknown>);
   }
 
@@ -112,7 +97,7 @@ describe('the Voices screen and the editor’s voice choices in Chromium', () =>
 
     await search.fill('');
     await expect.poll(async () => (await shownVoices()).length).toBe(voices.length);
-    expect(errors).toEqual([]);
+    expect(ui.errors).toEqual([]);
   });
 
   test('playing a voice shows a spinner while main synthesises, then plays its sample; one plays at a time', async () => {
@@ -123,7 +108,7 @@ describe('the Voices screen and the editor’s voice choices in Chromium', () =>
     // Hold main's answer, so the spinner is seen for certain rather than by luck.
     let release!: () => void;
     const held = new Promise<void>((done) => (release = done));
-    await page.route('**/invoke/voices%3Apreview', async (route) => {
+    await ui.page.route('**/invoke/voices%3Apreview', async (route) => {
       await held;
       await route.continue();
     });
@@ -142,12 +127,12 @@ describe('the Voices screen and the editor’s voice choices in Chromium', () =>
     const german = row('German', 'German');
     await german.getByRole('button', { name: 'Play German' }).click();
     await expect.poll(() => german.getByLabel('Sample of German').evaluate((a: PageAudio) => (a.error ? -1 : a.duration)), { timeout: 30_000 }).toBeGreaterThan(0);
-    expect(await page.locator('audio').count()).toBe(1);
+    expect(await ui.page.locator('audio').count()).toBe(1);
     expect(await american.getByRole('button', { name: 'Play English (America)' }).isVisible()).toBe(true);
 
     await german.getByRole('button', { name: 'Stop German' }).click();
-    expect(await page.locator('audio').count()).toBe(0);
-    expect(errors).toEqual([]);
+    expect(await ui.page.locator('audio').count()).toBe(0);
+    expect(ui.errors).toEqual([]);
   });
 
   test('a Piper voice imported with the picker is listed first under English, offered by the editor, and deleted', async () => {
@@ -169,10 +154,10 @@ describe('the Voices screen and the editor’s voice choices in Chromium', () =>
     // Languages holding the user's voices come first, and their voices first in them.
     expect((await shownLanguages())[0]).toBe('English');
     expect((await shownVoices())[0]).toBe(piper.name);
-    const copied = join(harness.home, 'voices', piper.id.slice('piper:'.length), 'test_voice.onnx');
+    const copied = join(ui.harness.home, 'voices', piper.id.slice('piper:'.length), 'test_voice.onnx');
     expect(existsSync(copied)).toBe(true);
     expect(existsSync(`${copied}.json`)).toBe(true);
-    await page.screenshot({ path: '/tmp/e2e-voices.png' });
+    await ui.page.screenshot({ path: '/tmp/e2e-voices.png' });
 
     await openScreen('Videos');
     const voiceChoice = compose().getByLabel('Voice', { exact: true });
@@ -189,7 +174,7 @@ describe('the Voices screen and the editor’s voice choices in Chromium', () =>
 
     await openScreen('Videos');
     expect(await voiceChoice.locator('option').allTextContents()).not.toContain(`${piper.name} (Piper)`);
-    expect(errors).toEqual([]);
+    expect(ui.errors).toEqual([]);
   });
 
   test('an imported voice shows the licence its .onnx.json states', async () => {
@@ -205,7 +190,7 @@ describe('the Voices screen and the editor’s voice choices in Chromium', () =>
     await imported.getByText('CC-BY-4.0 (made up for this test)', { exact: true }).waitFor();
     expect(await imported.getByText('Licence not stated', { exact: false }).count()).toBe(0);
     expect((await listed()).find((v) => v.engine === 'piper')?.licence).toBe('CC-BY-4.0 (made up for this test)');
-    expect(errors).toEqual([]);
+    expect(ui.errors).toEqual([]);
   });
 
   test('a text file named .onnx is refused with main’s message naming the file, with or without its .onnx.json', async () => {
@@ -218,7 +203,7 @@ describe('the Voices screen and the editor’s voice choices in Chromium', () =>
     const picker = voicesScreen().getByLabel('Piper voice to import');
 
     for (const file of [notes, lonely]) {
-      const answer = await harness.app.handlers['voices:import']({ path: file });
+      const answer = await ui.harness.app.handlers['voices:import']({ path: file });
       expect(answer.ok).toBe(false);
       const refusal = answer.ok ? '' : answer.error.message;
       expect(refusal).toContain(file.slice(scratch.length + 1));
@@ -227,7 +212,7 @@ describe('the Voices screen and the editor’s voice choices in Chromium', () =>
       await voicesScreen().getByRole('alert').getByText(refusal, { exact: true }).waitFor();
     }
     expect((await listed()).some((v) => v.engine === 'piper')).toBe(false);
-    expect(errors).toEqual([]);
+    expect(ui.errors).toEqual([]);
   });
 
   test('a video made in the editor stores the chosen voice and speed, and the next visit starts in its language', async () => {
@@ -251,17 +236,17 @@ describe('the Voices screen and the editor’s voice choices in Chromium', () =>
     await compose().getByLabel('Script').fill('Olá! [pause 1s] Como vai?');
     expect(await compose().getByText('[pause 1s]', { exact: true }).isVisible()).toBe(true);
     await compose().getByRole('button', { name: 'Render' }).click();
-    await page.getByRole('region', { name: 'Library' }).getByRole('listitem', { name: 'Em português' }).waitFor();
+    await ui.page.getByRole('region', { name: 'Library' }).getByRole('listitem', { name: 'Em português' }).waitFor();
     expect(await storedProjects()).toMatchObject([
       { title: 'Em português', voice: 'espeak:pt', speed: 1.25, lipSync: 'warp', scenes: [{ text: 'Olá! [pause 1s] Como vai?' }] },
     ]);
 
-    await page.reload();
+    await ui.page.reload();
     await expect.poll(() => languageChoice.isEnabled()).toBe(true);
     expect(await languageChoice.inputValue()).toBe('pt');
     expect(await voiceChoice.inputValue()).toBe('espeak:pt');
     expect(await speed.inputValue()).toBe('1');
-    expect(errors).toEqual([]);
+    expect(ui.errors).toEqual([]);
   });
 
   test('a recording chosen in the editor speaks the video, with the script as its transcript', async () => {
@@ -270,12 +255,12 @@ describe('the Voices screen and the editor’s voice choices in Chromium', () =>
     await compose().getByLabel('Title').fill('My own voice');
     await compose().getByLabel('Script').fill('A transcript of the recording.');
     await compose().getByRole('button', { name: 'Render' }).click();
-    await page.getByRole('region', { name: 'Library' }).getByRole('listitem', { name: 'My own voice' }).waitFor();
+    await ui.page.getByRole('region', { name: 'Library' }).getByRole('listitem', { name: 'My own voice' }).waitFor();
     expect((await storedProjects()).find((p) => p.title === 'My own voice')).toMatchObject({
       scenes: [{ text: 'A transcript of the recording.', audio: { path: RECORDING, trim: true } }],
     });
     await expect.poll(() => compose().getByTestId('recording-name').count()).toBe(0);
-    expect(errors).toEqual([]);
+    expect(ui.errors).toEqual([]);
   });
 
   test('a Wav2Lip model chosen in the editor is checked: a text file is refused, a real one shows its licence and is rendered with', async () => {
@@ -287,9 +272,9 @@ describe('the Voices screen and the editor’s voice choices in Chromium', () =>
     expect(await lipSync.getByRole('radio', { name: 'Landmark warp (built in)' }).isChecked()).toBe(true);
     expect(await lipSync.getByText('Only photo and clip avatars use this', { exact: false }).isVisible()).toBe(true);
 
-    const refused = await harness.app.handlers['lipsync:check']({ path: fake });
+    const refused = await ui.harness.app.handlers['lipsync:check']({ path: fake });
     expect(refused.ok).toBe(false);
-    let chooser = page.waitForEvent('filechooser');
+    let chooser = ui.page.waitForEvent('filechooser');
     await lipSync.getByRole('radio', { name: 'Wav2Lip model…' }).click();
     await (await chooser).setFiles(fake);
     await lipSync.getByRole('alert').getByText(refused.ok ? '' : refused.error.message, { exact: true }).waitFor();
@@ -301,19 +286,19 @@ describe('the Voices screen and the editor’s voice choices in Chromium', () =>
     await compose().getByText('Choose a Wav2Lip model that passes the check', { exact: false }).waitFor();
     expect(await storedProjects()).toEqual([]);
 
-    const accepted = await harness.app.handlers['lipsync:check']({ path: model });
+    const accepted = await ui.harness.app.handlers['lipsync:check']({ path: model });
     if (!accepted.ok) throw new Error(accepted.error.message);
-    chooser = page.waitForEvent('filechooser');
+    chooser = ui.page.waitForEvent('filechooser');
     await lipSync.getByRole('button', { name: 'Choose model…' }).click();
     await (await chooser).setFiles(model);
     await lipSync.getByText(accepted.value.licence, { exact: true }).waitFor();
     expect(await lipSync.getByText('wav2lip.onnx', { exact: true }).isVisible()).toBe(true);
     expect(await compose().getByRole('alert').count()).toBe(0);
-    await page.screenshot({ path: '/tmp/e2e-voices-editor.png' });
+    await ui.page.screenshot({ path: '/tmp/e2e-voices-editor.png' });
 
     await compose().getByLabel('Title').fill('Lips by model');
     await compose().getByRole('button', { name: 'Render' }).click();
-    await page.getByRole('region', { name: 'Library' }).getByRole('listitem', { name: 'Lips by model' }).waitFor();
+    await ui.page.getByRole('region', { name: 'Library' }).getByRole('listitem', { name: 'Lips by model' }).waitFor();
     expect(await storedProjects()).toMatchObject([{ title: 'Lips by model', lipSync: model }]);
 
     // Back to the warp: the next video says so.
@@ -321,8 +306,8 @@ describe('the Voices screen and the editor’s voice choices in Chromium', () =>
     await compose().getByLabel('Title').fill('Lips by warp');
     await compose().getByLabel('Script').fill('Hello again.');
     await compose().getByRole('button', { name: 'Render' }).click();
-    await page.getByRole('region', { name: 'Library' }).getByRole('listitem', { name: 'Lips by warp' }).waitFor();
+    await ui.page.getByRole('region', { name: 'Library' }).getByRole('listitem', { name: 'Lips by warp' }).waitFor();
     expect((await storedProjects())[1]).toMatchObject({ title: 'Lips by warp', lipSync: 'warp' });
-    expect(errors).toEqual([]);
+    expect(ui.errors).toEqual([]);
   });
 });

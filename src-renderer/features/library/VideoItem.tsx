@@ -2,28 +2,8 @@ import { useState } from 'react';
 import { invoke } from '../../api';
 import { useStore } from '../../store';
 import { openDraft } from '../editor/autosave';
-import type { RenderStage, VideoStatus, VideoSummary } from '../../../src-shared/video';
-
-const STATUS_LABELS: Record<VideoStatus, string> = {
-  draft: 'Draft',
-  queued: 'Queued',
-  rendering: 'Rendering',
-  completed: 'Completed',
-  failed: 'Failed',
-  cancelled: 'Cancelled',
-};
-
-const STAGE_LABELS: Record<RenderStage, string> = {
-  speech: 'Speaking the script',
-  mouth: 'Timing the mouth shapes',
-  avatar: 'Animating the presenter',
-  compose: 'Composing the video',
-};
-
-function formatDuration(seconds: number): string {
-  const whole = Math.round(seconds);
-  return `${Math.floor(whole / 60)}:${String(whole % 60).padStart(2, '0')}`;
-}
+import type { VideoSummary } from '../../../src-shared/video';
+import { formatDuration, STAGE_LABELS, STATUS_LABELS } from '../renders/format';
 
 function formatCreated(iso: string): string {
   const date = new Date(iso);
