@@ -3,8 +3,9 @@ import { Avatars } from './features/avatars/Avatars';
 import { Compose } from './features/compose/Compose';
 import { Editor } from './features/editor/Editor';
 import { Library } from './features/library/Library';
+import { Models } from './features/models/Models';
+import { ModelStats } from './features/models/ModelStats';
 import { Renders } from './features/renders/Renders';
-import { useLongRenderNotifications } from './features/renders/notify';
 import { Settings } from './features/settings/Settings';
 import { Voices } from './features/voices/Voices';
 import { connectStore, useStore } from './store';
@@ -18,7 +19,7 @@ function Logo() {
   );
 }
 
-type Screen = 'videos' | 'editor' | 'renders' | 'avatars' | 'voices' | 'settings';
+type Screen = 'videos' | 'editor' | 'renders' | 'avatars' | 'voices' | 'models' | 'settings';
 
 const SCREENS: { id: Screen; label: string }[] = [
   { id: 'videos', label: 'Videos' },
@@ -26,12 +27,12 @@ const SCREENS: { id: Screen; label: string }[] = [
   { id: 'renders', label: 'Renders' },
   { id: 'avatars', label: 'Avatars' },
   { id: 'voices', label: 'Voices' },
+  { id: 'models', label: 'Models' },
   { id: 'settings', label: 'Settings' },
 ];
 
 export function App() {
   useEffect(() => connectStore(), []);
-  useLongRenderNotifications();
   const editorVideoId = useStore((state) => state.editorVideoId);
   // A draft left open (before a reload or a crash) opens again where the user was.
   const [screen, setScreen] = useState<Screen>(() => (useStore.getState().editorVideoId ? 'editor' : 'videos'));
@@ -87,6 +88,13 @@ export function App() {
       {screen === 'voices' && (
         <main className="workspace workspace--single">
           <Voices />
+        </main>
+      )}
+      {/* Unmounted when left, so each visit searches afresh; downloads live in the store. */}
+      {screen === 'models' && (
+        <main className="workspace workspace--models">
+          <Models />
+          <ModelStats />
         </main>
       )}
       {/* Unmounted when left, so each visit reads the encoders and the account afresh. */}

@@ -3,6 +3,7 @@ import { invoke, pathForFile } from '../../api';
 import { useStore } from '../../store';
 import { sortAvatars } from '../../store/avatars';
 import { AvatarCard } from './AvatarCard';
+import { FaceModelsOffer } from './FaceModelsOffer';
 
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
@@ -90,6 +91,8 @@ export function Avatars() {
           }}
         />
       </div>
+
+      {!list.some((avatar) => avatar.kind === 'photo') && <FaceModelsOffer />}
 
       {importErrors.length > 0 && (
         <div className="avatars__error" role="alert">

@@ -5,7 +5,6 @@ import { isActive } from '../../store/videos';
 import { openDraft } from '../editor/autosave';
 import type { VideoSummary } from '../../../src-shared/video';
 import { fileUrl, formatDuration, messageOf, paceText, STATUS_LABELS, stageText } from './format';
-import { askToNotifyOnce } from './notify';
 
 function formatWhen(iso: string): string {
   const date = new Date(iso);
@@ -60,7 +59,6 @@ export function RenderRow({ video }: { video: VideoSummary }) {
   const cancel = () => act(async () => receiveVideo(await invoke('render:cancel', { videoId: video.id })));
   const retry = () =>
     act(async () => {
-      askToNotifyOnce();
       setRevealed(null);
       setPlaying(false);
       receiveVideo(await invoke('render:start', { videoId: video.id }));
