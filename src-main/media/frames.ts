@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { AppError, ErrorCode } from '../../src-shared/errors';
 import { ffmpegPath } from './ffmpeg';
 
@@ -55,8 +56,8 @@ export function pingPong(i: number, n: number): number {
 }
 
 /**
- * The clip's frames in back-and-forth order, `total` of them: forward runs stream from one
- * decoder; backward runs decode short forward segments and hand them out in reverse.
+ * The clip's frames in back-and-forth order, output frames `start` to `total` - 1: forward runs
+ * stream from one decoder; backward runs decode short forward segments and hand them out in reverse.
  */
 export async function* pingPongFrames(
   path: string,
@@ -64,10 +65,11 @@ export async function* pingPongFrames(
   n: number,
   total: number,
   signal?: AbortSignal,
+  start = 0,
 ): AsyncGenerator<{ index: number; data: Uint8Array }> {
   const SEGMENT = 24;
   if (n < 2) throw new AppError(ErrorCode.BadInput, `${path}: a clip needs at least two frames`);
-  let emitted = 0;
+  let emitted = start;
   while (emitted < total) {
     const k = emitted % (2 * (n - 1));
     if (k < n) {
@@ -93,4 +95,46 @@ export async function* pingPongFrames(
       top = bottom - 1;
     }
   }
+}
+
+const TS_PACKET = 188;
+
+/**
+ * How many video frames an MPEG-TS file holds, counted from its packet headers (ffmpeg writes one
+ * PES packet per frame); undefined when the file is not whole TS packets or has no video stream.
+ */
+export async function countTsVideoFrames(path: string): Promise<number | undefined> {
+  const data = await readFile(path);
+  if (data.length === 0 || data.length % TS_PACKET !== 0) return undefined;
+  let pmtPid: number | undefined;
+  let videoPid: number | undefined;
+  let frames = 0;
+  for (let at = 0; at < data.length; at += TS_PACKET) {
+    if (data[at] !== 0x47) return undefined;
+    const start = (data[at + 1] & 0x40) !== 0;
+    const pid = ((data[at + 1] & 0x1f) << 8) | data[at + 2];
+    const adaptation = (data[at + 3] >> 4) & 0x3;
+    let payload = at + 4 + (adaptation & 0x2 ? data[at + 4] + 1 : 0);
+    if (!(adaptation & 0x1) || payload >= at + TS_PACKET) continue;
+    if (pid === videoPid) {
+      if (start) frames++;
+      continue;
+    }
+    if (!start || (pid !== 0 && pid !== pmtPid)) continue;
+    payload += data[payload] + 1; // pointer field before a table section
+    const sectionEnd = Math.min(at + TS_PACKET, payload + 3 + (((data[payload + 1] & 0x0f) << 8) | data[payload + 2]) - 4);
+    if (pid === 0) {
+      // PAT: the first programme's PMT.
+      const entry = payload + 8;
+      if (entry + 4 <= sectionEnd) pmtPid = ((data[entry + 2] & 0x1f) << 8) | data[entry + 3];
+      continue;
+    }
+    // PMT: the first stream that is H.264, HEVC or MPEG-4 video.
+    let entry = payload + 12 + (((data[payload + 10] & 0x0f) << 8) | data[payload + 11]);
+    while (videoPid === undefined && entry + 5 <= sectionEnd) {
+      if ([0x1b, 0x24, 0x10].includes(data[entry])) videoPid = ((data[entry + 1] & 0x1f) << 8) | data[entry + 2];
+      entry += 5 + (((data[entry + 3] & 0x0f) << 8) | data[entry + 4]);
+    }
+  }
+  return videoPid === undefined ? undefined : frames;
 }

@@ -1,12 +1,16 @@
-import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { dirname, isAbsolute, join } from 'node:path';
 import { Resvg } from '@resvg/resvg-js';
 import type { Background, LogoPosition, Project } from '../../src-shared/project';
 import type { Template } from '../../src-shared/template';
-import { openFfmpegSink, runFfmpeg } from '../media/ffmpeg';
+import { ffmpegPath, openFfmpegSink, runFfmpeg, type FfmpegRun } from '../media/ffmpeg';
+import { countTsVideoFrames } from '../media/frames';
 import { resourcesDir } from '../paths';
 import { captionStyleFor, toAss, type Cue } from './captions';
 import { writeAtomic, type Timeline } from './stages';
-import { encodeWithFallback, encoderArgs, type EncoderChoice } from '../media/encoders';
+import { SOFTWARE_ENCODER, encodeWithFallback, encoderArgs, type EncoderChoice } from '../media/encoders';
 import type { Stage } from './stage';
 
 export const AUDIO_CODEC_ARGS = ['-c:a', 'aac', '-b:a', '160k', '-ar', '48000'];
@@ -76,10 +80,15 @@ export interface AvatarOverlay {
    */
   overlay(inputs: number[], base: string, out: string): string;
   /**
-   * For an input read from `pipe:0`: writes its raw frames while ffmpeg composes, so making the
-   * avatar's frames and encoding the video share the machine instead of taking turns.
+   * For an input read from `pipe:0`: writes its raw frames from frame `fromFrame` on (0 when
+   * absent; later when a compose resumes) while ffmpeg composes, so making the avatar's frames and
+   * encoding the video share the machine instead of taking turns. The pipe's rate goes in
+   * `-framerate`: with `-r` ffmpeg restamps an input from zero, and a resumed compose's frames
+   * would land too early.
    */
-  feed?: (write: (frame: Uint8Array) => Promise<void>) => Promise<void>;
+  feed?: (write: (frame: Uint8Array) => Promise<void>, fromFrame?: number) => Promise<void>;
+  /** What decides the fed frames (a digest of the poses, the picture, the engine), so a resume never mixes two avatars. */
+  fingerprint?: string;
 }
 
 /** An expression of t that takes each scene's value from the scene's start. */
@@ -189,12 +198,16 @@ export interface ComposeInput {
   encoder: EncoderChoice;
   /** The free tier's "Made with Mouthpiece" mark. */
   watermark: boolean;
+  /** Length of the checkpointed segments; SEGMENT_SECONDS unless a test wants short ones. */
+  segmentSeconds?: number;
 }
 
 export interface ComposeOutput {
   /** The encoder that wrote the file: the chosen one, or libx264 after a hardware encoder failed. */
   encoder: string;
   note?: string;
+  /** Seconds of video an earlier, interrupted compose had already finished and this one kept. */
+  resumedFrom?: number;
 }
 
 /** How long a crossfade between scenes takes; it happens inside the pause between them. */
@@ -267,8 +280,11 @@ class Inputs {
 
 /**
  * Compose and encode in one ffmpeg run: per-scene backgrounds (stills, or looping videos) with
- * cuts or crossfades, the avatar, burned-in captions through libass, cards, logo and watermark,
- * speech; MP4 with faststart. Pixels never enter JavaScript here: the filter graph does it all.
+ * cuts or crossfades, the avatar, burned-in captions through libass, cards, logo and watermark.
+ * Pixels never enter JavaScript here: the filter graph does it all. The video is written in
+ * segments of SEGMENT_SECONDS, each checkpointed in the work folder when finished, then joined
+ * with the speech into an MP4 with faststart. Run again on the same work folder after a crash or
+ * a cancel, it keeps the finished segments of the same video and encodes only the rest.
  */
 export const composeStage: Stage<ComposeInput, ComposeOutput> = async (input, { signal, report }) => {
   const { timeline, template, project, size, fps, workDir } = input;
@@ -370,36 +386,317 @@ export const composeStage: Stage<ComposeInput, ComposeOutput> = async (input, { 
     graph.push(`[${at}:v]format=rgba,loop=loop=-1:size=1:start=0[mark]`);
     step(`{in}[mark]overlay=x=${x}:y=${y}:format=yuv420:shortest=0`, 'withmark');
   }
-  const audioInput = inputs.add('-i', timeline.wavPath);
   report(0.02);
 
-  const encode = async (choice: EncoderChoice) => {
+  const dir = join(workDir, SEGMENTS_DIR);
+  await mkdir(dir, { recursive: true });
+  // The speech is encoded beside the video, as one ffmpeg run used to do, so the join only copies.
+  const audioPath = join(workDir, 'speech.m4a');
+  const audio = runFfmpeg({
+    args: ['-i', timeline.wavPath, '-map', '0:a', ...AUDIO_CODEC_ARGS, '-t', timeline.duration.toFixed(3), '-f', 'mp4', audioPath],
+    signal,
+    what: 'encoding the speech',
+  });
+  audio.catch(() => undefined);
+  const segmentFrames = Math.max(1, Math.round((input.segmentSeconds ?? SEGMENT_SECONDS) * fps));
+  // Everything the encode reads, so a resume never mixes segments of two different videos.
+  const files = [timeline.wavPath, ...(burnCaptions ? [join(workDir, 'captions.ass')] : [])];
+  for (const [i, arg] of inputs.args.entries()) {
+    if (arg !== '-i' || inputs.args[i + 1] === 'pipe:0') continue;
+    const path = inputs.args[i + 1];
+    files.push(path, ...(await listedFiles(path)));
+  }
+  const filesDigest = await digestFiles(files);
+  const plan = (choice: EncoderChoice) => {
     const codec = encoderArgs(choice.encoder, { ...size, fps });
-    const run = {
-      binary: choice.binary,
+    // A tag is the MP4's business; the segments are MPEG-TS.
+    const tagAt = codec.codecArgs.indexOf('-tag:v');
+    const tag = tagAt < 0 ? [] : codec.codecArgs.slice(tagAt, tagAt + 2);
+    const codecArgs = tagAt < 0 ? codec.codecArgs : [...codec.codecArgs.slice(0, tagAt), ...codec.codecArgs.slice(tagAt + 2)];
+    const filter = [...graph, `[${last}]format=yuv420p${codec.filterTail}[v]`].join(';');
+    const args = [...codec.inputArgs, ...inputs.args, '-filter_complex', filter, '-map', '[v]', '-r', String(fps), ...codecArgs];
+    const fingerprint = createHash('sha256')
+      .update(JSON.stringify({ format: CHECKPOINT_FORMAT, binary: choice.binary, encoder: choice.encoder, args, segmentFrames, duration: timeline.duration, feed: input.avatar.fingerprint, files: filesDigest }))
+      .digest('hex');
+    return { args, tag, fingerprint };
+  };
+
+  let resumedFrom: number | undefined;
+  const encode = async (choice: EncoderChoice) => {
+    const { args, tag, fingerprint } = plan(choice);
+    const done = await trustedSegments(dir, fingerprint);
+    const fromFrame = done.segments.reduce((n, s) => n + s.frames, 0);
+    const from = fromFrame / fps;
+    if (fromFrame > 0) resumedFrom = from;
+    const checkpoint: Checkpoint = { format: CHECKPOINT_FORMAT, fingerprint, fps, encoder: choice.encoder, segments: done.segments, complete: done.complete };
+    const joined = done.segments.map((s) => s.file);
+    if (!done.complete) {
+      joined.push(...(await encodeSegments({ args, choice, from: fromFrame, checkpoint, dir, segmentFrames, input, signal, report })));
+    }
+    report(0.97);
+    const list = join(dir, 'join.ffconcat');
+    await writeAtomic(list, ['ffconcat version 1.0', ...joined.map((file) => `file ${file}`)].join('\n') + '\n');
+    await audio;
+    await runFfmpeg({
       args: [
-        ...codec.inputArgs,
-        ...inputs.args,
-        ...['-filter_complex', [...graph, `[${last}]format=yuv420p${codec.filterTail}[v]`].join(';')],
-        ...['-map', '[v]', '-map', `${audioInput}:a`, '-r', String(fps)],
-        ...codec.codecArgs,
-        ...AUDIO_CODEC_ARGS,
+        ...['-f', 'concat', '-safe', '0', '-i', list, '-i', audioPath, '-map', '0:v', '-map', '1:a', '-c', 'copy', ...tag],
         ...['-t', timeline.duration.toFixed(3), '-movflags', '+faststart', '-f', 'mp4', input.outputPath],
       ],
       signal,
-      onProgress: (seconds: number) => report(0.02 + 0.98 * Math.min(1, seconds / timeline.duration)),
-      what: `composing the video (${choice.encoder})`,
-    };
-    if (!input.avatar.feed) return runFfmpeg(run);
-    const sink = openFfmpegSink(run);
-    try {
-      await input.avatar.feed((frame) => sink.write(frame));
-    } catch (error) {
-      await sink.finish().catch(() => undefined);
-      throw error;
-    }
-    await sink.finish();
+      what: 'joining the composed video',
+    });
   };
-  const outcome = await encodeWithFallback(encode, input.encoder);
-  return { encoder: outcome.encoder, note: outcome.note };
+
+  const software: EncoderChoice = { binary: ffmpegPath(), encoder: SOFTWARE_ENCODER };
+  try {
+    if (input.encoder.encoder !== SOFTWARE_ENCODER && (await readCheckpoint(dir))?.fingerprint === plan(software).fingerprint) {
+      // The hardware encoder failed earlier in this render and software took over: keep its segments.
+      await encode(software);
+      const note = `The hardware encoder ${input.encoder.encoder} failed earlier in this render, so this video was encoded in software (${SOFTWARE_ENCODER}).`;
+      return { encoder: SOFTWARE_ENCODER, note, resumedFrom };
+    }
+    const outcome = await encodeWithFallback(encode, input.encoder);
+    return { encoder: outcome.encoder, note: outcome.note, resumedFrom };
+  } catch (error) {
+    // No ffmpeg of this stage outlives it: the caller may remove the work folder next.
+    await audio.catch(() => undefined);
+    throw error;
+  }
 };
+
+/** Seconds of video per checkpointed segment: a compose killed midway loses at most this much encoding. */
+export const SEGMENT_SECONDS = 10;
+/** The compose stage's folder in the work folder: its segments, their list and its checkpoint. */
+export const SEGMENTS_DIR = 'compose';
+const CHECKPOINT_FILE = 'checkpoint.json';
+const CHECKPOINT_FORMAT = 1;
+/** Files above this are known by size and modification time rather than read through. */
+const DIGEST_LIMIT = 64 * 1024 * 1024;
+
+interface SegmentRecord {
+  file: string;
+  frames: number;
+  /** Bytes on disk when it was finished: a file of another size is never trusted. */
+  size: number;
+}
+
+interface Checkpoint {
+  format: typeof CHECKPOINT_FORMAT;
+  fingerprint: string;
+  fps: number;
+  encoder: string;
+  /** Finished segments in order from the first, each synced to disk before it was listed here. */
+  segments: SegmentRecord[];
+  /** Every segment is finished: only the join is left. */
+  complete: boolean;
+}
+
+const segmentName = (index: number) => `segment-${String(index).padStart(5, '0')}.ts`;
+
+async function readCheckpoint(dir: string): Promise<Checkpoint | undefined> {
+  try {
+    const parsed = JSON.parse(await readFile(join(dir, CHECKPOINT_FILE), 'utf8')) as Checkpoint;
+    return parsed.format === CHECKPOINT_FORMAT && Array.isArray(parsed.segments) ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The segments of a checkpoint still whole on disk, from the first to the first that is not. */
+async function wholeSegments(dir: string, checkpoint: Checkpoint): Promise<SegmentRecord[]> {
+  const whole: SegmentRecord[] = [];
+  for (const [index, segment] of checkpoint.segments.entries()) {
+    if (segment.file !== segmentName(index)) break;
+    const found = await stat(join(dir, segment.file)).catch(() => undefined);
+    if (!found?.isFile() || found.size !== segment.size) break;
+    whole.push(segment);
+  }
+  return whole;
+}
+
+/**
+ * What an earlier compose of the same video left in the folder that can be trusted; anything else
+ * there (another video's segments, a half-written one) is removed so it cannot be mixed in.
+ */
+async function trustedSegments(dir: string, fingerprint: string): Promise<{ segments: SegmentRecord[]; complete: boolean }> {
+  const checkpoint = await readCheckpoint(dir);
+  if (checkpoint?.fingerprint !== fingerprint) {
+    await rm(dir, { recursive: true, force: true });
+    await mkdir(dir, { recursive: true });
+    return { segments: [], complete: false };
+  }
+  const segments = await wholeSegments(dir, checkpoint);
+  const complete = checkpoint.complete && segments.length === checkpoint.segments.length;
+  if (!complete) {
+    // Nothing after the trusted ones may pass for finished later, however its size turns out.
+    await writeAtomic(join(dir, CHECKPOINT_FILE), JSON.stringify({ ...checkpoint, segments, complete }));
+    for (const name of await readdir(dir)) {
+      const index = /^segment-(\d+)\.ts$/.exec(name)?.[1];
+      if (index !== undefined && Number(index) >= segments.length) await rm(join(dir, name), { force: true });
+    }
+  }
+  return { segments, complete };
+}
+
+/**
+ * How far a compose in this work folder got: the seconds of video in its finished segments (whole
+ * on disk, though not checked against the inputs), or undefined when there are none.
+ */
+export async function composeCheckpoint(workDir: string): Promise<{ seconds: number; segments: number; complete: boolean } | undefined> {
+  const dir = join(workDir, SEGMENTS_DIR);
+  const checkpoint = await readCheckpoint(dir);
+  if (!checkpoint) return undefined;
+  const segments = await wholeSegments(dir, checkpoint);
+  if (segments.length === 0) return undefined;
+  const seconds = segments.reduce((n, s) => n + s.frames, 0) / checkpoint.fps;
+  return { seconds, segments: segments.length, complete: checkpoint.complete && segments.length === checkpoint.segments.length };
+}
+
+/** A file's identity for a fingerprint: its bytes' digest, or its size and time when it is huge. */
+export async function fileDigest(path: string): Promise<string> {
+  const found = await stat(path).catch(() => undefined);
+  if (!found) return 'missing';
+  if (found.size > DIGEST_LIMIT) return `${found.size}:${found.mtimeMs}`;
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+async function digestFiles(paths: string[]): Promise<string> {
+  const hash = createHash('sha256');
+  for (const path of paths) hash.update(`\n${path}\n${await fileDigest(path)}`);
+  return hash.digest('hex');
+}
+
+/** The files an ffconcat list names (none for any other file). */
+async function listedFiles(path: string): Promise<string[]> {
+  if (!path.endsWith('.ffconcat')) return [];
+  const text = await readFile(path, 'utf8').catch(() => '');
+  return text.split('\n').flatMap((line) => {
+    const match = /^file\s+(.+)$/.exec(line.trim());
+    if (!match) return [];
+    const value = match[1].startsWith("'") ? match[1].slice(1, -1).replace(/'\\''/g, "'") : match[1];
+    return [isAbsolute(value) ? value : join(dirname(path), value)];
+  });
+}
+
+/** ffmpeg's input arguments with the pipe's frames starting at `seconds` instead of zero. */
+function offsetPipe(args: string[], seconds: number): string[] {
+  if (seconds === 0) return args;
+  return args.flatMap((arg, i) => (arg === '-i' && args[i + 1] === 'pipe:0' ? ['-itsoffset', seconds.toFixed(6), arg] : [arg]));
+}
+
+async function syncFile(path: string): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * The segmented encode from frame `from` on: ffmpeg cuts a segment every `segmentFrames` frames,
+ * each starting on a forced keyframe, and lists it when it is finished; each listed segment with
+ * the frame count asked for is synced and added to the checkpoint. The graph keeps its absolute
+ * timestamps: the frames before `from` are filtered, not encoded. Returns this run's segment files.
+ */
+async function encodeSegments(options: {
+  args: string[];
+  choice: EncoderChoice;
+  from: number;
+  checkpoint: Checkpoint;
+  dir: string;
+  segmentFrames: number;
+  input: ComposeInput;
+  signal: AbortSignal;
+  report: (fraction: number) => void;
+}): Promise<string[]> {
+  const { choice, from, checkpoint, dir, segmentFrames, input, signal, report } = options;
+  const { fps, timeline } = input;
+  const start = from / fps;
+  const first = checkpoint.segments.length;
+  const csv = join(dir, 'segments.csv');
+  await rm(csv, { force: true });
+  const remaining = Math.ceil(timeline.duration * fps) - from;
+  const cuts = Array.from({ length: Math.max(0, Math.ceil(remaining / segmentFrames) - 1) }, (_, i) => (i + 1) * segmentFrames);
+  const args = [
+    ...offsetPipe(options.args, start),
+    ...['-force_key_frames', `expr:gte(n,n_forced*${segmentFrames})`],
+    ...(from > 0 ? ['-ss', start.toFixed(6)] : []),
+    ...['-to', timeline.duration.toFixed(6)],
+    ...['-f', 'segment', '-segment_format', 'mpegts', '-segment_list', csv, '-segment_list_type', 'csv', '-reset_timestamps', '1'],
+    ...(cuts.length ? ['-segment_frames', cuts.join(',')] : []),
+    ...['-segment_start_number', String(first), join(dir, 'segment-%05d.ts')],
+  ];
+
+  const listed: string[] = [];
+  // Once one segment is cut elsewhere than asked (an encoder that ignores forced keyframes), no later one is trusted.
+  let regular = true;
+  let failure: unknown;
+  let collecting = Promise.resolve();
+  let queued = false;
+  const collectOnce = async (final: boolean) => {
+    const lines = (await readFile(csv, 'utf8').catch(() => '')).split('\n').slice(0, -1);
+    let changed = false;
+    for (const [n, line] of lines.entries()) {
+      if (n < listed.length) continue;
+      const file = line.split(',')[0];
+      listed.push(file);
+      if (!regular) continue;
+      const path = join(dir, file);
+      const frames = await countTsVideoFrames(path);
+      const last = final && n === lines.length - 1;
+      if (file !== segmentName(checkpoint.segments.length) || frames === undefined || (last ? frames < 1 || frames > segmentFrames : frames !== segmentFrames)) {
+        regular = false;
+        continue;
+      }
+      await syncFile(path);
+      checkpoint.segments.push({ file, frames, size: (await stat(path)).size });
+      changed = true;
+    }
+    if (final && regular) checkpoint.complete = true;
+    if (changed || checkpoint.complete) await writeAtomic(join(dir, CHECKPOINT_FILE), JSON.stringify(checkpoint));
+  };
+  const collect = (final: boolean) => {
+    if (queued && !final) return collecting;
+    queued = true;
+    collecting = collecting
+      .then(() => ((queued = false), collectOnce(final)))
+      .catch((error: unknown) => void (failure ??= error));
+    return collecting;
+  };
+
+  const run: FfmpegRun = {
+    binary: choice.binary,
+    args,
+    signal,
+    onProgress: (seconds) => {
+      report(0.02 + 0.95 * Math.min(1, (start + seconds) / timeline.duration));
+      void collect(false);
+    },
+    what: `composing the video (${choice.encoder})`,
+  };
+  report(0.02 + 0.95 * Math.min(1, start / timeline.duration));
+  try {
+    if (!input.avatar.feed) {
+      await runFfmpeg(run);
+    } else {
+      const sink = openFfmpegSink(run);
+      try {
+        await input.avatar.feed((frame) => sink.write(frame), from);
+      } catch (error) {
+        await sink.finish().catch(() => undefined);
+        throw error;
+      }
+      await sink.finish();
+    }
+  } catch (error) {
+    // What ffmpeg finished before it stopped stays for a resume.
+    await collect(false);
+    throw error;
+  }
+  await collect(true);
+  if (failure) throw failure;
+  return listed;
+}

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { AppError, ErrorCode } from '../../src-shared/errors';
 import type { Background } from '../../src-shared/project';
@@ -20,6 +21,7 @@ import {
   type TalkingPhotoOutput,
 } from './talkingPhoto';
 import { cropRgb, openWav2Lip, pasteBack, prepareFaceInput } from '../lipsync/wav2lip';
+import { fileDigest } from './compose';
 import type { AvatarFrame } from './stages';
 import type { Stage } from './stage';
 
@@ -241,7 +243,7 @@ export const talkingClipStage: Stage<TalkingClipInput, TalkingClipOutput> = asyn
   report(1);
 
   const emit = (write: (frame: Uint8Array) => Promise<void>) => (frame: Uint8Array, index: number) => write(masks ? withAlpha(frame, masks.frame(index)) : frame);
-  const inputArgs = ['-f', 'rawvideo', '-pix_fmt', masks ? 'rgba' : 'rgb24', '-s', `${data.width}x${data.height}`, '-r', String(fps), '-i', 'pipe:0'];
+  const inputArgs = ['-f', 'rawvideo', '-pix_fmt', masks ? 'rgba' : 'rgb24', '-s', `${data.width}x${data.height}`, '-framerate', String(fps), '-i', 'pipe:0'];
   geometries.forEach((_, i) => {
     if (shapes[i]) inputArgs.push('-i', shapes[i]!);
     if (rings[i]) inputArgs.push('-i', rings[i]!);
@@ -284,20 +286,21 @@ export const talkingClipStage: Stage<TalkingClipInput, TalkingClipOutput> = asyn
         return parts.join(';');
       },
       feed: lipSync
-        ? (write) => lipSync.feed(emit(write))
-        : async (write) => {
+        ? (write, from = 0) => lipSync.feed(emit(write), from)
+        : async (write, from = 0) => {
             const send = emit(write);
             const warper = new FrameWarper(reference, rig, region);
-            const frames = pingPongFrames(join(avatar.dir, PROXY_FILE), data, data.frameCount, poses.length, signal);
-            const from = data.reference.points;
+            // Output frame `from` is where the back-and-forth playback is at that time.
+            const frames = pingPongFrames(join(avatar.dir, PROXY_FILE), data, data.frameCount, poses.length, signal, from);
+            const referencePoints = data.reference.points;
             try {
               await warper.run(
-                poses,
+                poses.slice(from),
                 async (patch) => {
                   const next = await frames.next();
                   if (next.done) return;
                   const { index, data: frame } = next.value;
-                  pasteMouth(frame, data.width, data.height, patch, region, similarity(from, data.track[index]));
+                  pasteMouth(frame, data.width, data.height, patch, region, similarity(referencePoints, data.track[index]));
                   await send(frame, index);
                 },
                 signal,
@@ -307,6 +310,19 @@ export const talkingClipStage: Stage<TalkingClipInput, TalkingClipOutput> = asyn
               await warper.close();
             }
           },
+      fingerprint: createHash('sha256')
+        .update(
+          JSON.stringify({
+            poses,
+            region,
+            rig,
+            proxy: await fileDigest(join(avatar.dir, PROXY_FILE)),
+            reference: await fileDigest(join(avatar.dir, REFERENCE_FILE)),
+            masks: masks ? await fileDigest(join(avatar.dir, MASKS_FILE)) : null,
+            wav2lip: input.wav2lip && { path: input.wav2lip, file: await fileDigest(input.wav2lip) },
+          }),
+        )
+        .digest('hex'),
     },
   };
 };
@@ -327,17 +343,23 @@ async function wav2lipClipFrames(options: {
 }) {
   const { avatar, reference, frames, fps, signal } = options;
   const { data } = avatar;
-  const model = await openWav2Lip(options.model);
+  // Opened now so a bad model fails the stage, not the compose; a second feed (a software retry of
+  // the encode) opens its own, since each feed releases the one it used.
+  let opened: Awaited<ReturnType<typeof openWav2Lip>> | undefined = await openWav2Lip(options.model);
+  const provider = opened.provider;
   const windows = await melWindowsOf(options.wavPath, fps, frames);
   const refBox = { ...data.reference.face, height: data.reference.face.height + 10 };
   const refCrop = cropRgb(reference.data, reference.width, reference.height, refBox);
   const boxIn = (index: number) => carryBox(refBox, similarity(data.reference.points, data.track[index]));
   return {
-    provider: model.provider,
-    async feed(write: (frame: Uint8Array, index: number) => Promise<void>) {
-      const clip = pingPongFrames(join(avatar.dir, PROXY_FILE), data, data.frameCount, frames, signal);
+    provider,
+    /** Output frames `from` to the last: the clip's playback and the mel windows both start where that frame is. */
+    async feed(write: (frame: Uint8Array, index: number) => Promise<void>, from: number) {
+      const model = opened ?? (await openWav2Lip(options.model));
+      opened = undefined;
+      const clip = pingPongFrames(join(avatar.dir, PROXY_FILE), data, data.frameCount, frames, signal, from);
       try {
-        for (let first = 0; first < frames && !signal.aborted; first += WAV2LIP_BATCH) {
+        for (let first = from; first < frames && !signal.aborted; first += WAV2LIP_BATCH) {
           const batch: { frame: Uint8Array; index: number; box: ReturnType<typeof boxIn> }[] = [];
           for (let i = first; i < Math.min(frames, first + WAV2LIP_BATCH); i++) {
             const next = await clip.next();

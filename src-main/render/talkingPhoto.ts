@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AvatarLayout, Background, Project } from '../../src-shared/project';
@@ -9,7 +10,7 @@ import { cropRgb, openWav2Lip, pasteBack, prepareFaceInput } from '../lipsync/wa
 import { decodeWav } from '../voices/wav';
 import { NEUTRAL_POSE, VISEME_POSE, patchRect, scaleRig, type FramePose, type WarpRig } from '../avatars/warp';
 import { PHOTO_FILE, type PhotoAvatarData } from '../avatars/prepare';
-import { bubbleGeometry, sceneWindows, type AvatarOverlay } from './compose';
+import { bubbleGeometry, fileDigest, sceneWindows, type AvatarOverlay } from './compose';
 import { personCrop, personMask } from '../avatars/segment';
 import type { AvatarFrame, Timeline } from './stages';
 import type { Stage } from './stage';
@@ -432,7 +433,7 @@ export const talkingPhotoStage: Stage<TalkingPhotoInput, TalkingPhotoOutput> = a
     : undefined;
   report(1);
 
-  const inputArgs = ['-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${patch.width}x${patch.height}`, '-r', String(fps), '-i', 'pipe:0'];
+  const inputArgs = ['-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${patch.width}x${patch.height}`, '-framerate', String(fps), '-i', 'pipe:0'];
   geometries.forEach((_, i) => {
     if (layers[i]) inputArgs.push('-framerate', String(fps), '-i', join(workDir, `avatar-layer-${i}.png`), '-i', join(workDir, `avatar-alpha-${i}.png`));
     if (placed[i]) inputArgs.push('-i', placed[i]!.maskPath);
@@ -489,15 +490,19 @@ export const talkingPhotoStage: Stage<TalkingPhotoInput, TalkingPhotoOutput> = a
         return parts.join(';');
       },
       feed: lipSync
-        ? (write) => lipSync.feed(write)
-        : async (write) => {
+        ? (write, from = 0) => lipSync.feed(write, from)
+        : async (write, from = 0) => {
             const warper = new FrameWarper(work, rig, patch);
             try {
-              await warper.run(poses, write, signal);
+              await warper.run(poses.slice(from), write, signal);
             } finally {
               await warper.close();
             }
           },
+      fingerprint: createHash('sha256')
+        .update(JSON.stringify({ rig, patch, poses, size: [work.width, work.height], wav2lip: input.wav2lip && { path: input.wav2lip, file: await fileDigest(input.wav2lip) } }))
+        .update(work.data)
+        .digest('hex'),
     },
     warp: { source: work, rig, patch, poses },
     engine: lipSync ? { name: 'wav2lip', provider: lipSync.provider } : { name: 'warp', provider: 'js-workers' },
@@ -529,7 +534,10 @@ async function wav2lipFrames(options: {
   signal: AbortSignal;
 }) {
   const { work, data, patch, frames, fps, signal } = options;
-  const model = await openWav2Lip(options.model);
+  // Opened now so a bad model fails the stage, not the compose; a second feed (a software retry of
+  // the encode) opens its own, since each feed releases the one it used.
+  let opened: Awaited<ReturnType<typeof openWav2Lip>> | undefined = await openWav2Lip(options.model);
+  const provider = opened.provider;
   const windows = await melWindowsOf(options.wavPath, fps, frames);
   // Wav2Lip's own crop: the detector's box with 10 px more below the chin, in working pixels.
   const s = work.width / data.width;
@@ -542,10 +550,13 @@ async function wav2lipFrames(options: {
   }
   const inPatch = { x: box.x - patch.x, y: box.y - patch.y, width: box.width, height: box.height };
   return {
-    provider: model.provider,
-    async feed(write: (frame: Uint8Array) => Promise<void>) {
+    provider,
+    /** Frames `from` to the last; each frame's mel window is its own, so a feed may start anywhere. */
+    async feed(write: (frame: Uint8Array) => Promise<void>, from: number) {
+      const model = opened ?? (await openWav2Lip(options.model));
+      opened = undefined;
       try {
-        for (let first = 0; first < frames && !signal.aborted; first += WAV2LIP_BATCH) {
+        for (let first = from; first < frames && !signal.aborted; first += WAV2LIP_BATCH) {
           const count = Math.min(WAV2LIP_BATCH, frames - first);
           const out = await model.infer(Array.from({ length: count }, (_, i) => ({ mel: windows[first + i], face })));
           for (const generated of out) {
