@@ -27,7 +27,8 @@ export default defineConfig({
       // Every package in `dependencies` stays a runtime import (this is electron-vite's default,
       // spelled out because the native modules and ffmpeg/ffprobe binaries cannot be bundled).
       externalizeDeps: true,
-      rollupOptions: { input: { index: resolve(root, 'src-main/index.ts') } },
+      // The render worker is its own entry: RenderQueue starts it as out/main/renderWorker.js.
+      rollupOptions: { input: { index: resolve(root, 'src-main/index.ts'), renderWorker: resolve(root, 'src-main/render/renderWorker.ts') } },
     },
   },
   preload: {

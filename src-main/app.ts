@@ -11,8 +11,24 @@ import { createHandlers, type Handlers } from './ipc';
 import { ffmpegVersion } from './media/ffmpeg';
 import { AvatarLibrary } from './avatars/library';
 import { checkWav2LipModel, WAV2LIP_LICENCE_NOTE } from './lipsync/wav2lip';
-import { RenderQueue, encoderCacheFile } from './render/queue';
+import { RenderQueue, encoderCacheFile, type QueueOptions } from './render/queue';
 import { previewScene } from './render/preview';
+import { useModelRegistry } from './models/catalogue';
+import {
+  ModelDownloads,
+  activateModel,
+  getModelStatistics,
+  importModel,
+  listCatalogueEntries,
+  listModels,
+  measureModel,
+  missingModels,
+  removeModel,
+  searchModels,
+  topModels,
+  type MissingPurpose,
+} from './models/registry';
+import type { ModelImport, ModelKind, ModelSearch } from '../src-shared/model';
 import { readStats } from './render/stats';
 import { chooseEncoder } from './media/encoders';
 import { resolveAvatar } from './avatars/library';
@@ -31,7 +47,7 @@ export interface App {
   voices: VoiceLibrary;
   handlers: Handlers;
   onEvent(listener: (name: EventName, payload: unknown) => void): () => void;
-  /** Cancels renders in flight and closes the database. */
+  /** Pauses renders in flight (they resume on the next start) and closes the database; once, however often called. */
   close(): Promise<void>;
 }
 
@@ -42,21 +58,30 @@ export interface AppOptions {
   home: string;
   /** Shows a file in the system's file manager (Electron's shell); elsewhere nothing is shown. */
   reveal?: (path: string) => void;
+  /** The render queue's free-space lookup (statfs by default). */
+  freeSpace?: QueueOptions['freeSpace'];
 }
 
-export async function openApp({ home, reveal }: AppOptions): Promise<App> {
+export async function openApp({ home, reveal, freeSpace }: AppOptions): Promise<App> {
   const db = await openDatabase(join(home, 'mouthpiece.db'));
   const listeners = new Set<(name: EventName, payload: unknown) => void>();
   const emit = <E extends EventName>(name: E, payload: Events[E]) => listeners.forEach((l) => l(name, payload));
   const queue = new RenderQueue(db, home, {
     progress: (p) => emit('render:progress', p),
     changed: (v) => emit('videos:changed', v),
-  });
+  }, { freeSpace });
   const avatars = new AvatarLibrary(db, home, {
     progress: (p) => emit('avatars:progress', p),
     changed: (a) => emit('avatars:changed', a),
   });
   const voices = new VoiceLibrary(db, home);
+  const detachModels = useModelRegistry(db, home);
+  const models = new ModelDownloads(db, home, {
+    progress: (p) => emit('models:progress', p),
+    changed: (m) => emit('models:changed', m),
+    removed: (modelId) => emit('models:removed', { modelId }),
+  });
+  let closed: Promise<void> | undefined;
   let preview: { controller: AbortController; made: Promise<unknown> } | undefined;
   const handlers = createHandlers({
     'videos:list': async () => (await listVideos(db)).map(toSummary),
@@ -82,6 +107,30 @@ export async function openApp({ home, reveal }: AppOptions): Promise<App> {
       return { path: row.output_path };
     },
     'stats:get': () => readStats(db),
+    'models:list': () => listModels(db),
+    'models:search': (input: ModelSearch) => searchModels(db, input),
+    'models:catalogue': ({ kind }: { kind?: ModelKind }) => listCatalogueEntries(db, kind),
+    'models:download': async ({ modelId }: { modelId: string }) => (await models.start(modelId)).model,
+    'models:cancel': ({ modelId }: { modelId: string }) => models.cancel(modelId),
+    'models:import': async (input: ModelImport) => {
+      const model = await importModel(db, home, input);
+      emit('models:changed', model);
+      return model;
+    },
+    'models:activate': async ({ modelId, acknowledgeLicence }: { modelId: string; acknowledgeLicence?: boolean }) => {
+      const model = await activateModel(db, modelId, { acknowledgeLicence });
+      emit('models:changed', model);
+      return model;
+    },
+    'models:measure': async ({ modelId }: { modelId: string }) => {
+      const model = await measureModel(db, modelId);
+      emit('models:changed', model);
+      return model;
+    },
+    'models:top': ({ kind, limit }: { kind?: ModelKind; limit?: number }) => topModels(db, kind, limit),
+    'models:stats': () => getModelStatistics(db),
+    'models:remove': ({ modelId }: { modelId: string }) => (models.running(modelId) ? models.cancel(modelId) : removeModel(db, home, modelId)),
+    'models:missing': ({ purpose }: { purpose: MissingPurpose }) => missingModels(db, home, purpose),
     'templates:list': () => listTemplates(db),
     'templates:duplicate': ({ templateId, name }: { templateId: string; name?: string }) => duplicateTemplate(db, templateId, name),
     'templates:save': ({ template }: { template: Template }) => saveTemplate(db, template),
@@ -144,11 +193,15 @@ export async function openApp({ home, reveal }: AppOptions): Promise<App> {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
-    async close() {
-      // A preview still being drawn writes into the cache; stop it and let it finish before the database goes.
-      preview?.controller.abort();
-      await Promise.all([queue.close(), avatars.close(), preview?.made.catch(() => undefined)]);
-      await db.destroy();
+    close() {
+      closed ??= (async () => {
+        // A preview still being drawn writes into the cache; stop it and let it finish before the database goes.
+        preview?.controller.abort();
+        await Promise.all([queue.close(), avatars.close(), models.close(), preview?.made.catch(() => undefined)]);
+        detachModels();
+        await db.destroy();
+      })();
+      return closed;
     },
   };
 }

@@ -3,7 +3,8 @@ import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path
 import { parseArgs } from 'node:util';
 import { AppError, ErrorCode, errorCode, toErrorData } from '../src-shared/errors';
 import { FORMATS, QUALITIES, type ProjectInput } from '../src-shared/project';
-import { APP_VERSION, openApp } from './app';
+import type { RenderProgress } from '../src-shared/video';
+import { APP_VERSION, openApp, type App } from './app';
 import { defaultHome } from './paths';
 import { resolveAvatar } from './avatars/library';
 import { CLIP_EXTENSIONS, IMAGE_EXTENSIONS } from './avatars/prepare';
@@ -16,6 +17,7 @@ import { createVideo, parseProject, projectFromText } from './videos/createVideo
 import { resolveVoice } from './voices/catalogue';
 import { readAccount } from './account/account';
 import { resolveTemplate } from './templates/library';
+import { listVideos, toSummary } from './videos/repository';
 
 const USAGE = `Usage: npm run render -- [project.json] [options]
 
@@ -38,7 +40,12 @@ const USAGE = `Usage: npm run render -- [project.json] [options]
                        default: the fastest that really works on this machine
   -o, --out FILE       output .mp4 (default: the title, in this folder); OUT.srt, OUT.vtt
                        and the thumbnail OUT.jpg are written beside it
-  --json               one JSON progress event per line on stdout
+  --json               one JSON progress event per line on stdout (with fps and etaSeconds
+                       once known)
+  --resume             resume every unfinished render in the library (the desktop app does
+                       this when it starts) and wait for them; exit 0 when all finished
+  --list               print the library's renders: id, status, stage and progress,
+                       duration, encoder, and the output or the error
   --list-templates     print the templates and exit
   --list-voices        print the voices and exit
   --version            print the version and exit
@@ -96,6 +103,8 @@ async function main(argv: string[]): Promise<number> {
         json: { type: 'boolean' },
         'list-templates': { type: 'boolean' },
         'list-voices': { type: 'boolean' },
+        resume: { type: 'boolean' },
+        list: { type: 'boolean' },
         version: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -130,6 +139,8 @@ async function main(argv: string[]): Promise<number> {
     }
     return 0;
   }
+  if (values.list) return listRenders(values.json === true);
+  if (values.resume) return resumeRenders(values.json === true);
   if (positionals.length > 1) throw new UsageError(`expected at most one project file, got ${positionals.length}`);
   if (positionals.length === 1 && (values.text !== undefined || values.audio !== undefined)) {
     throw new UsageError('give either a project file or --text/--audio, not both');
@@ -185,18 +196,7 @@ async function main(argv: string[]): Promise<number> {
     throw error;
   }
   const started = performance.now();
-  let lastLine = '';
-  app.onEvent((name, payload) => {
-    if (name !== 'render:progress') return;
-    const p = payload as { stage: string; progress: number; stageProgress: number };
-    if (json) {
-      console.log(JSON.stringify({ type: 'progress', stage: p.stage, progress: round(p.progress), stageProgress: round(p.stageProgress) }));
-    } else {
-      const line = `${p.stage.padEnd(8)} ${String(Math.floor(p.progress * 100)).padStart(3)}%`;
-      if (line !== lastLine && process.stderr.isTTY) process.stderr.write(`\r${line}`);
-      lastLine = line;
-    }
-  });
+  printProgress(app, json);
   try {
     const video = await createVideo(app.db, { project });
     const { done } = await app.queue.enqueue(video.id, outputPath);
@@ -229,6 +229,99 @@ async function main(argv: string[]): Promise<number> {
 }
 
 const round = (n: number) => Math.round(n * 1000) / 1000;
+
+/** Progress on stderr as one rewritten line, or with --json as JSON lines on stdout. */
+function printProgress(app: App, json: boolean): void {
+  let lastLine = '';
+  app.onEvent((name, payload) => {
+    if (name !== 'render:progress') return;
+    const p = payload as RenderProgress;
+    if (json) {
+      console.log(
+        JSON.stringify({
+          type: 'progress',
+          videoId: p.videoId,
+          stage: p.stage,
+          progress: round(p.progress),
+          stageProgress: round(p.stageProgress),
+          ...(p.fps !== undefined ? { fps: p.fps } : {}),
+          ...(p.etaSeconds !== undefined ? { etaSeconds: p.etaSeconds } : {}),
+        }),
+      );
+    } else {
+      const pace = [p.fps !== undefined ? `${p.fps.toFixed(0)} fps` : '', p.etaSeconds !== undefined ? `${formatSeconds(p.etaSeconds)} left` : ''].filter(Boolean).join(', ');
+      const line = `${p.stage.padEnd(8)} ${String(Math.floor(p.progress * 100)).padStart(3)}%${pace ? `  ${pace}` : ''}`;
+      if (line !== lastLine && process.stderr.isTTY) process.stderr.write(`\r${line.padEnd(40)}`);
+      lastLine = line;
+    }
+  });
+}
+
+const formatSeconds = (s: number) => (s >= 60 ? `${Math.floor(s / 60)} min ${String(Math.round(s % 60)).padStart(2, '0')} s` : `${Math.round(s)} s`);
+
+/** --list: every render in the library, newest first. */
+async function listRenders(json: boolean): Promise<number> {
+  const app = await openApp({ home: defaultHome() });
+  try {
+    for (const row of await listVideos(app.db)) {
+      const v = toSummary(row);
+      if (v.status === 'draft') continue;
+      if (json) {
+        console.log(JSON.stringify({ type: 'render', id: v.id, title: v.title, status: v.status, stage: v.stage, progress: round(v.progress), duration: v.durationSeconds, encoder: v.encoder, output: v.outputPath, error: v.error }));
+        continue;
+      }
+      const where = v.status === 'failed' ? `error: ${v.error}` : (v.outputPath ?? '');
+      const stage = v.status === 'rendering' || v.status === 'queued' ? `${v.stage ?? '-'} ${Math.floor(v.progress * 100)}%` : '';
+      const duration = v.durationSeconds === null ? '-' : `${v.durationSeconds.toFixed(1)} s`;
+      console.log([v.id, v.status.padEnd(9), stage.padEnd(12), duration.padStart(8), (v.encoder ?? '-').padEnd(10), where].join('  '));
+    }
+  } finally {
+    await app.close();
+  }
+  return 0;
+}
+
+/** --resume: queue every unfinished render again and wait for them; Ctrl-C pauses them for another --resume. */
+async function resumeRenders(json: boolean): Promise<number> {
+  const app = await openApp({ home: defaultHome() });
+  const pause = () => void app.close().catch(() => undefined);
+  try {
+    printProgress(app, json);
+    process.once('SIGINT', pause);
+    process.once('SIGTERM', pause);
+    const resumed = await app.queue.resumeUnfinished();
+    if (resumed.length === 0) {
+      if (json) console.log(JSON.stringify({ type: 'idle', message: 'nothing to resume' }));
+      else console.log('nothing to resume: every render in the library is finished');
+      return 0;
+    }
+    if (!json) console.error(`resuming ${resumed.length} render${resumed.length === 1 ? '' : 's'}`);
+    let failures = 0;
+    for (const { video, done } of resumed) {
+      const result = await done;
+      if (process.stderr.isTTY && !json) process.stderr.write('\n');
+      if (result.status === 'completed') {
+        if (json) console.log(JSON.stringify({ type: 'done', videoId: result.id, output: result.outputPath, duration: result.durationSeconds, encoder: result.encoder, note: result.note }));
+        else console.log(`${result.outputPath}: ${result.durationSeconds?.toFixed(1)} s of video (encoder ${result.encoder})`);
+        continue;
+      }
+      failures++;
+      const message =
+        result.status === 'rendering' || result.status === 'queued'
+          ? `"${video.title}" paused; run --resume again to continue`
+          : result.status === 'cancelled'
+            ? `"${video.title}" cancelled`
+            : `"${video.title}" failed: ${result.error}`;
+      if (json) console.log(JSON.stringify({ type: 'error', videoId: result.id, status: result.status, message }));
+      else console.error(message);
+    }
+    return failures === 0 ? 0 : 1;
+  } finally {
+    process.off('SIGINT', pause);
+    process.off('SIGTERM', pause);
+    await app.close();
+  }
+}
 
 /** An --avatar value is a file when it has a folder or a photo's extension; ids have neither. */
 function looksLikeFile(value: string): boolean {

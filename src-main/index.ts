@@ -1,6 +1,7 @@
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { app as electronApp, BrowserWindow, ipcMain, session, type IpcMainInvokeEvent } from 'electron';
+import { app as electronApp, BrowserWindow, ipcMain, Notification, session, shell, type IpcMainInvokeEvent } from 'electron';
+import type { VideoSummary } from '../src-shared/video';
 import { openApp, type App } from './app';
 import { registerIpc } from './ipc';
 import { defaultHome } from './paths';
@@ -69,16 +70,20 @@ async function start(): Promise<void> {
   session.defaultSession.setPermissionCheckHandler(() => false);
 
   const home = process.env.MOUTHPIECE_HOME ? defaultHome() : electronApp.getPath('userData');
-  const core: App = await openApp({ home });
+  const core: App = await openApp({ home, reveal: (path) => shell.showItemInFolder(path) });
   registerIpc(ipcMain, core.handlers, isTrustedSender);
   core.onEvent((name, payload) => {
     if (mainWindow && !mainWindow.isDestroyed()) mainWindow.webContents.send(name, payload);
+  });
+  core.onEvent((name, payload) => {
+    if (name === 'videos:changed') notifyLongRender(payload as VideoSummary);
   });
 
   let closing = false;
   electronApp.on('before-quit', (event) => {
     if (closing) return;
-    // Hold the quit until running renders are cancelled (partial output deleted) and the db is closed.
+    // Hold the quit until running renders are paused (ffmpeg and the workers stopped, checkpoints
+    // kept for the next start) and the db is closed.
     event.preventDefault();
     closing = true;
     core
@@ -91,6 +96,38 @@ async function start(): Promise<void> {
   electronApp.on('activate', () => {
     if (BrowserWindow.getAllWindows().length === 0) mainWindow = createWindow();
   });
+  // Renders a crash, a power cut or the last quit left unfinished go on from their checkpoints.
+  mainWindow.once('ready-to-show', () => {
+    core.queue.resumeUnfinished().catch((error: unknown) => console.error('Mouthpiece: could not resume renders', error));
+  });
+}
+
+/** Renders at least this long are worth a system notification when they finish. */
+const LONG_RENDER_MS = 60_000;
+const renderStarts = new Map<string, number>();
+
+/** Tell the user when a long render ends, since they have likely gone to do something else. */
+function notifyLongRender(video: VideoSummary): void {
+  if (video.status === 'rendering') {
+    if (!renderStarts.has(video.id)) renderStarts.set(video.id, Date.now());
+    return;
+  }
+  const started = renderStarts.get(video.id);
+  if (video.status === 'queued' || started === undefined) return;
+  renderStarts.delete(video.id);
+  if (Date.now() - started < LONG_RENDER_MS || !Notification.isSupported()) return;
+  const body =
+    video.status === 'completed'
+      ? `"${video.title}" is ready (${video.durationSeconds?.toFixed(0) ?? '?'} s of video).`
+      : video.status === 'failed'
+        ? `"${video.title}" failed: ${video.error ?? 'unknown reason'}`
+        : `"${video.title}" was cancelled.`;
+  const notification = new Notification({ title: video.status === 'completed' ? 'Render finished' : 'Render stopped', body });
+  notification.on('click', () => {
+    if (video.status === 'completed' && video.outputPath) shell.showItemInFolder(video.outputPath);
+    else mainWindow?.show();
+  });
+  notification.show();
 }
 
 // One instance only: two processes writing the same database and render folders would collide.

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { MAX_SCENES, MAX_SCRIPT_CHARS, QUALITIES, projectSchema } from './project';
 import { templateSchema, type TemplateSummary } from './template';
+import { modelChannels, type ModelEvents } from './model';
 import type { AvatarProgress, AvatarSummary } from './avatar';
 import type { RenderProgress, RenderStats, VideoSummary } from './video';
 import { VOICE_ID_PATTERN, type VoiceSummary } from './voice';
@@ -160,6 +161,8 @@ export const channels = {
     input: z.object({}).strict(),
     output: {} as { version: string; dataDir: string; ffmpeg: string },
   },
+  /** The model registry (see src-shared/model.ts). */
+  ...modelChannels,
 } as const;
 
 export type Channel = keyof typeof channels;
@@ -167,14 +170,22 @@ export type ChannelInput<C extends Channel> = z.input<(typeof channels)[C]['inpu
 export type ChannelOutput<C extends Channel> = (typeof channels)[C]['output'];
 
 /** Events main sends to the page: `feature:event`. */
-export interface Events {
+export interface Events extends ModelEvents {
   'render:progress': RenderProgress;
   'videos:changed': VideoSummary;
   'avatars:progress': AvatarProgress;
   'avatars:changed': AvatarSummary;
 }
 export type EventName = keyof Events;
-export const EVENT_NAMES: EventName[] = ['render:progress', 'videos:changed', 'avatars:progress', 'avatars:changed'];
+export const EVENT_NAMES: EventName[] = [
+  'render:progress',
+  'videos:changed',
+  'avatars:progress',
+  'avatars:changed',
+  'models:progress',
+  'models:changed',
+  'models:removed',
+];
 
 /** What the preload exposes on `window.mouthpiece`: invoke, on and pathForFile. */
 export interface PreloadApi {

@@ -7,6 +7,12 @@ export type DomainEvent =
   | 'render.finished'
   | 'render.failed'
   | 'render.cancelled'
+  /** The app closed mid-render: the render stopped, keeping its status and checkpoints for a resume. */
+  | 'render.paused'
+  /** An unfinished render queued again after a restart, to continue from its checkpoints. */
+  | 'render.resumed'
+  /** A finished render's cost, recorded locally; the account sync settles it. */
+  | 'credits.spent'
   | 'avatar.imported'
   | 'avatar.prepared'
   | 'avatar.failed'

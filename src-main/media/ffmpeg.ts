@@ -106,12 +106,14 @@ function startFfmpeg({ args, signal, onProgress, what = 'ffmpeg', binary = ffmpe
       signal?.removeEventListener('abort', onAbort);
       reject(new AppError(ErrorCode.Ffmpeg, `${what}: could not start ${binary}: ${error.message}`));
     });
-    child.on('close', (code) => {
+    child.on('close', (code, killedBy) => {
       signal?.removeEventListener('abort', onAbort);
       if (signal?.aborted) return reject(new AppError(ErrorCode.Cancelled, 'Cancelled.'));
       if (code === 0) return resolve();
       const tail = stderr.trim().split('\n').filter((l) => !l.startsWith('Fontconfig')).slice(-6).join('\n');
-      reject(new AppError(ErrorCode.Ffmpeg, `${what} failed (exit ${code}): ${tail}`));
+      // SIGXFSZ: the file size limit was reached, which reads to the user as a full disk.
+      const how = killedBy ? `killed by ${killedBy}${killedBy === 'SIGXFSZ' ? ', the file size limit' : ''}` : `exit ${code}`;
+      reject(new AppError(ErrorCode.Ffmpeg, `${what} failed (${how}): ${tail}`));
     });
   });
   return { child, done };

@@ -9,6 +9,9 @@ const EVENTS: Record<EventName, true> = {
   'videos:changed': true,
   'avatars:progress': true,
   'avatars:changed': true,
+  'models:progress': true,
+  'models:changed': true,
+  'models:removed': true,
 };
 const EVENT_LIST = Object.keys(EVENTS).join(', ');
 

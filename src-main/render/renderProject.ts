@@ -6,6 +6,7 @@ import { AppError, ErrorCode } from '../../src-shared/errors';
 import type { AccountSummary } from '../../src-shared/ipc';
 import { QUALITIES, frameSize, type Project } from '../../src-shared/project';
 import type { Template } from '../../src-shared/template';
+import type { RenderStage } from '../../src-shared/video';
 import { checkWav2LipModel } from '../lipsync/wav2lip';
 import { SOFTWARE_ENCODER, type EncoderChoice } from '../media/encoders';
 import { ffmpegPath, ffprobe, runFfmpeg } from '../media/ffmpeg';
@@ -18,8 +19,8 @@ import { talkingClipStage } from './talkingClip';
 import { buildCues, toSrt, toVtt } from './captions';
 import { composeStage, presenterOverlay, type AvatarOverlay } from './compose';
 import { talkingPhotoStage } from './talkingPhoto';
-import { StageRunner, type StageProgress } from './stage';
-import { mouthStage, presenterStage, speechStage } from './stages';
+import { StageRunner, sha256Of, type StageProgress } from './stage';
+import { mouthStage, presenterStage, speechStage, type AvatarStream, type Timeline } from './stages';
 
 export const FPS = 30;
 export const BUILTIN_AVATAR = BUILTIN_AVATAR_ID;
@@ -27,7 +28,7 @@ export const BUILTIN_AVATAR = BUILTIN_AVATAR_ID;
 export interface RenderRequest {
   project: Project;
   outputPath: string;
-  /** Scratch folder of this render; removed afterwards. */
+  /** Scratch folder of this render: its checkpoints; removed when the render completes. */
   workDir: string;
   /** Caches shared by renders (pre-rendered presenter sprites). */
   cacheDir: string;
@@ -63,6 +64,10 @@ export interface RenderResult {
   size: { width: number; height: number };
   /** When each scene's speech starts and ends in the video, in seconds. */
   scenes: { start: number; end: number }[];
+  /** The stages an earlier, interrupted run had done, reused from their checkpoints ('compose': in part). */
+  resumed: RenderStage[];
+  /** Where in the video a resumed compose went on from, in seconds. */
+  composeResumedFrom?: number;
 }
 
 /** The files a render writes beside OUT.mp4. */
@@ -149,23 +154,86 @@ export async function checkProject(
   return { template, voices, avatar, wav2lip, account };
 }
 
-/** The whole pipeline: speech -> mouth track -> avatar frames -> compose and encode. */
-export async function renderProject(request: RenderRequest): Promise<RenderResult> {
-  const { project, workDir, signal } = request;
-  const { template, voices, avatar, wav2lip, account } = await checkProject(project, request.lookupAvatar, request.lookupVoice, {
+/**
+ * Everything one render needs, resolved where the database is: plain data only, so it crosses to
+ * the render worker as it is.
+ */
+export interface RenderJob {
+  project: Project;
+  template: Template;
+  voices: [string, VoiceRef][];
+  avatar: ResolvedAvatar;
+  wav2lip?: string;
+  account: NonNullable<RenderRequest['account']>;
+  encoder: EncoderChoice;
+  outputPath: string;
+  /** The render's own folder: checkpoints live here until the render completes. */
+  workDir: string;
+  cacheDir: string;
+}
+
+/** Check a request and resolve what it names (template, avatar, voices, account) into a job. */
+export async function prepareRender(request: Omit<RenderRequest, 'signal' | 'onProgress'>): Promise<RenderJob> {
+  const { template, voices, avatar, wav2lip, account } = await checkProject(request.project, request.lookupAvatar, request.lookupVoice, {
     lookupTemplate: request.lookupTemplate,
     account: request.account,
   });
+  return {
+    project: request.project,
+    template,
+    voices: [...voices],
+    avatar,
+    ...(wav2lip ? { wav2lip } : {}),
+    account,
+    encoder: request.encoder ?? { binary: ffmpegPath(), encoder: SOFTWARE_ENCODER },
+    outputPath: request.outputPath,
+    workDir: request.workDir,
+    cacheDir: request.cacheDir,
+  };
+}
+
+/** Everything is written under a hidden partial name and renamed only when all of it is done. */
+export const partialOf = (path: string) => join(dirname(path), `.${basename(path)}.partial`);
+
+/** The partial files a render of `outputPath` may leave while it runs. */
+export function partialPaths(outputPath: string): string[] {
+  return [outputPath, ...Object.values(sidecarPaths(outputPath))].map(partialOf);
+}
+
+/** Remove what an unfinished render wrote: its partial outputs and its work folder. */
+export async function discardRender(outputPath: string, workDir: string): Promise<void> {
+  for (const path of partialPaths(outputPath)) await rm(path, { force: true });
+  await rm(workDir, { recursive: true, force: true });
+}
+
+export interface RenderRun {
+  signal: AbortSignal;
+  onProgress: (progress: StageProgress) => void;
+}
+
+/**
+ * The pipeline on a resolved job: speech -> mouth track -> avatar frames -> compose and encode.
+ * Speech, the mouth track and the presenter's frames are checkpointed in the work folder and
+ * reused when a checkpoint holds; the talking photo's and clip's avatar stage is preparation
+ * whose output holds functions, so it runs again (cheaply) on a resume. The work folder is
+ * removed when the render completes and kept otherwise, for a resume; partial outputs never stay.
+ */
+export async function runRender(job: RenderJob, { signal, onProgress }: RenderRun): Promise<RenderResult> {
+  const { project, template, avatar, wav2lip, account, workDir } = job;
+  const voices = new Map(job.voices);
   const size = frameSize(project.format ?? template.format, project.quality);
-  const runner = new StageRunner(signal, request.onProgress);
+  let frameCount: number | undefined;
+  const runner = new StageRunner(signal, (p) => onProgress(frameCount === undefined ? p : { ...p, frames: frameCount }));
   await mkdir(workDir, { recursive: true });
-  // Everything is written under a hidden partial name and renamed only when all of it is done.
-  const partialOf = (path: string) => join(dirname(path), `.${basename(path)}.partial`);
-  const partial = partialOf(request.outputPath);
-  const sidecars = sidecarPaths(request.outputPath);
+  const partial = partialOf(job.outputPath);
+  const sidecars = sidecarPaths(job.outputPath);
+  const checkpoint = (stage: string, key: unknown) => ({ path: join(workDir, `${stage}.checkpoint.json`), key: sha256Of(JSON.stringify(key)) });
   try {
-    const timeline = await runner.run('speech', speechStage, { project, voices, workDir });
-    const frames = await runner.run('mouth', mouthStage, { timeline, fps: FPS });
+    const speechKey = { project, voices: job.voices, workDir };
+    const timeline = await runner.run('speech', speechStage, { project, voices, workDir }, { ...checkpoint('speech', speechKey), files: (t: Timeline) => [t.wavPath] });
+    frameCount = Math.ceil(timeline.duration * FPS);
+    const mouthKey = { speechKey, fps: FPS };
+    const frames = await runner.run('mouth', mouthStage, { timeline, fps: FPS }, { ...checkpoint('mouth', mouthKey), files: () => [] });
     let backgrounds = project.scenes.map((scene) => scene.background ?? template.background);
     let overlay: AvatarOverlay;
     let engine: RenderResult['engine'] = { name: 'presenter', provider: 'none' };
@@ -181,13 +249,17 @@ export async function renderProject(request: RenderRequest): Promise<RenderResul
       engine = clip.engine;
     } else {
       const spriteHeight = 2 * Math.round((template.avatar.scale * size.height) / 2);
-      const sprites = await runner.run('avatar', presenterStage, {
-        frames,
-        fps: FPS,
-        spriteHeight,
-        cacheDir: join(request.cacheDir, 'presenter'),
-        workDir,
-      });
+      const sprites = await runner.run(
+        'avatar',
+        presenterStage,
+        { frames, fps: FPS, spriteHeight, cacheDir: join(job.cacheDir, 'presenter'), workDir },
+        {
+          ...checkpoint('avatar', { mouthKey, spriteHeight }),
+          files: (stream: AvatarStream) => [stream.listPath],
+          // The sprites live in the shared cache, which may have been cleared since.
+          usable: async (stream: AvatarStream) => Object.values(stream.sprites.files).every((file) => existsSync(file)),
+        },
+      );
       overlay = await presenterOverlay({ listPath: sprites.listPath, sprite: sprites.sprites, template, project, size, fps: FPS, timeline, workDir });
     }
     // A caption never runs from one scene into the next.
@@ -203,9 +275,11 @@ export async function renderProject(request: RenderRequest): Promise<RenderResul
       fps: FPS,
       workDir,
       outputPath: partial,
-      encoder: request.encoder ?? { binary: ffmpegPath(), encoder: SOFTWARE_ENCODER },
+      encoder: job.encoder,
       watermark: account.watermark,
     });
+    // Compose keeps its own segments in the work folder; it says from where a resumed one went on.
+    const composeResumedFrom = composed.resumedFrom;
     await writeFile(partialOf(sidecars.srt), toSrt(cues));
     await writeFile(partialOf(sidecars.vtt), toVtt(cues));
     // The thumbnail: the first scene a moment into its speech (past any intro card).
@@ -215,9 +289,11 @@ export async function renderProject(request: RenderRequest): Promise<RenderResul
       signal,
       what: 'the thumbnail',
     });
-    for (const path of [sidecars.srt, sidecars.vtt, sidecars.thumbnail, request.outputPath]) await rename(partialOf(path), path);
+    for (const path of [sidecars.srt, sidecars.vtt, sidecars.thumbnail, job.outputPath]) await rename(partialOf(path), path);
+    // The video is done; a work folder that will not go (a file held open elsewhere) is no failure.
+    await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
     return {
-      outputPath: request.outputPath,
+      outputPath: job.outputPath,
       durationSeconds: timeline.duration,
       timings: { ...runner.timings } as Record<string, number>,
       engine,
@@ -226,9 +302,20 @@ export async function renderProject(request: RenderRequest): Promise<RenderResul
       files: sidecars,
       size,
       scenes: timeline.scenes,
+      resumed: composeResumedFrom ? [...runner.reused, 'compose'] : [...runner.reused],
+      ...(composeResumedFrom ? { composeResumedFrom } : {}),
     };
   } finally {
-    for (const path of [request.outputPath, ...Object.values(sidecars)]) await rm(partialOf(path), { force: true });
-    await rm(workDir, { recursive: true, force: true });
+    for (const path of partialPaths(job.outputPath)) await rm(path, { force: true });
+  }
+}
+
+/** Check, resolve and render in this thread; the work folder goes whatever happens (no resume). */
+export async function renderProject(request: RenderRequest): Promise<RenderResult> {
+  const job = await prepareRender(request);
+  try {
+    return await runRender(job, request);
+  } finally {
+    await rm(job.workDir, { recursive: true, force: true });
   }
 }

@@ -18,6 +18,7 @@ import { BENCH_SCRIPT } from './script';
 import { benchTalkingPhoto } from './talkingPhoto';
 import { benchVoices } from './voices';
 import { benchWordTiming } from './wordTiming';
+import { benchQueue } from './queue';
 
 
 async function main() {
@@ -57,6 +58,8 @@ async function main() {
   await benchVoices();
   console.log();
   await benchWordTiming();
+  console.log();
+  await benchQueue();
 }
 
 main().catch((error) => {

@@ -13,7 +13,7 @@ describe('video lifecycle', () => {
     const allowed = VIDEO_STATUSES.flatMap((from) => VIDEO_STATUSES.filter((to) => canTransition(from, to)).map((to) => `${from}>${to}`));
     expect(allowed.sort()).toEqual(
       [
-        'draft>queued', 'queued>rendering', 'queued>cancelled', 'queued>failed', 'rendering>rendering',
+        'draft>queued', 'queued>rendering', 'queued>cancelled', 'queued>failed', 'rendering>rendering', 'rendering>queued',
         'rendering>completed', 'rendering>failed', 'rendering>cancelled', 'completed>queued', 'failed>queued', 'cancelled>queued',
       ].sort(),
     );
