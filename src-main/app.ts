@@ -6,6 +6,8 @@ import { AppError, ErrorCode } from '../src-shared/errors';
 import type { EventName, Events, ProjectDraft, SettingsValue } from '../src-shared/ipc';
 import type { Template } from '../src-shared/template';
 import { readAccount } from './account/account';
+import { AccountSync } from './account/sync';
+import type { SecretBox } from './account/tokens';
 import { openDatabase, type Db } from './db/connection';
 import { createHandlers, type Handlers } from './ipc';
 import { ffmpegVersion } from './media/ffmpeg';
@@ -45,6 +47,8 @@ export interface App {
   queue: RenderQueue;
   avatars: AvatarLibrary;
   voices: VoiceLibrary;
+  /** The cloud account: the desktop app starts its background sync; the CLI settles after a render. */
+  account: AccountSync;
   handlers: Handlers;
   onEvent(listener: (name: EventName, payload: unknown) => void): () => void;
   /** Pauses renders in flight (they resume on the next start) and closes the database; once, however often called. */
@@ -60,16 +64,28 @@ export interface AppOptions {
   reveal?: (path: string) => void;
   /** The render queue's free-space lookup (statfs by default). */
   freeSpace?: QueueOptions['freeSpace'];
+  /** Encrypts the account's tokens at rest (Electron's safeStorage); without it they sit in an owner-only file. */
+  secretBox?: SecretBox;
+  /** The cloud API (MOUTHPIECE_CLOUD_URL, else a local reference server on port 8787). */
+  cloudUrl?: string;
 }
 
-export async function openApp({ home, reveal, freeSpace }: AppOptions): Promise<App> {
+export async function openApp({ home, reveal, freeSpace, secretBox, cloudUrl }: AppOptions): Promise<App> {
   const db = await openDatabase(join(home, 'mouthpiece.db'));
   const listeners = new Set<(name: EventName, payload: unknown) => void>();
   const emit = <E extends EventName>(name: E, payload: Events[E]) => listeners.forEach((l) => l(name, payload));
+  const account = new AccountSync({
+    db,
+    serverUrl: cloudUrl ?? process.env.MOUTHPIECE_CLOUD_URL ?? 'http://127.0.0.1:8787',
+    publicKey: process.env.MOUTHPIECE_CLOUD_KEY,
+    tokenFile: join(home, 'account-tokens'),
+    box: secretBox,
+    onChange: (details) => emit('account:changed', details),
+  });
   const queue = new RenderQueue(db, home, {
     progress: (p) => emit('render:progress', p),
     changed: (v) => emit('videos:changed', v),
-  }, { freeSpace });
+  }, { freeSpace, onSpent: () => account.kick() });
   const avatars = new AvatarLibrary(db, home, {
     progress: (p) => emit('avatars:progress', p),
     changed: (a) => emit('avatars:changed', a),
@@ -160,7 +176,19 @@ export async function openApp({ home, reveal, freeSpace }: AppOptions): Promise<
         if (preview?.controller === controller) preview = undefined;
       }
     },
-    'account:get': () => readAccount(db),
+    'account:get': () => account.details(),
+    'account:signIn': ({ email, password, deviceName }: { email: string; password: string; deviceName?: string }) => account.signIn(email, password, deviceName),
+    'account:register': async ({ email, password, deviceName }: { email: string; password: string; deviceName?: string }) => {
+      await account.register(email, password);
+      return account.signIn(email, password, deviceName);
+    },
+    'account:signOut': () => account.signOut(),
+    'account:sync': async () => {
+      await account.sync();
+      return account.details();
+    },
+    'account:devices': () => account.devices(),
+    'account:removeDevice': ({ deviceId }: { deviceId: string }) => account.removeDevice(deviceId),
     'settings:get': () => readSettings(db),
     'settings:save': (value: Partial<SettingsValue>) => saveSettings(db, value),
     'encoders:list': async () => {
@@ -188,6 +216,7 @@ export async function openApp({ home, reveal, freeSpace }: AppOptions): Promise<
     queue,
     avatars,
     voices,
+    account,
     handlers,
     onEvent(listener) {
       listeners.add(listener);
@@ -199,6 +228,7 @@ export async function openApp({ home, reveal, freeSpace }: AppOptions): Promise<
         preview?.controller.abort();
         await Promise.all([queue.close(), avatars.close(), models.close(), preview?.made.catch(() => undefined)]);
         detachModels();
+        await account.stop();
         await db.destroy();
       })();
       return closed;

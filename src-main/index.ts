@@ -1,6 +1,6 @@
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { app as electronApp, BrowserWindow, ipcMain, Notification, session, shell, type IpcMainInvokeEvent } from 'electron';
+import { app as electronApp, BrowserWindow, ipcMain, Notification, safeStorage, session, shell, type IpcMainInvokeEvent } from 'electron';
 import type { VideoSummary } from '../src-shared/video';
 import { openApp, type App } from './app';
 import { registerIpc } from './ipc';
@@ -70,7 +70,15 @@ async function start(): Promise<void> {
   session.defaultSession.setPermissionCheckHandler(() => false);
 
   const home = process.env.MOUTHPIECE_HOME ? defaultHome() : electronApp.getPath('userData');
-  const core: App = await openApp({ home, reveal: (path) => shell.showItemInFolder(path) });
+  const core: App = await openApp({
+    home,
+    reveal: (path) => shell.showItemInFolder(path),
+    // The account's tokens are encrypted with the system's keychain where it has one.
+    secretBox: safeStorage.isEncryptionAvailable()
+      ? { encrypt: (text) => safeStorage.encryptString(text), decrypt: (data) => safeStorage.decryptString(data) }
+      : undefined,
+  });
+  core.account.start();
   registerIpc(ipcMain, core.handlers, isTrustedSender);
   core.onEvent((name, payload) => {
     if (mainWindow && !mainWindow.isDestroyed()) mainWindow.webContents.send(name, payload);

@@ -7,6 +7,9 @@ import type { RenderProgress, RenderStats, VideoSummary } from './video';
 import { VOICE_ID_PATTERN, type VoiceSummary } from './voice';
 
 const id = z.string().regex(/^[0-9a-f-]{8,64}$/, 'an id');
+const credentials = z
+  .object({ email: z.email().max(320), password: z.string().min(1).max(200), deviceName: z.string().trim().min(1).max(100).optional() })
+  .strict();
 const templateId = z.string().regex(/^[a-z0-9-]{1,64}$/, 'a template id');
 
 /**
@@ -29,6 +32,28 @@ export interface AccountSummary {
   maxQuality: (typeof QUALITIES)[number];
   /** Free renders carry a small "Made with Mouthpiece" mark. */
   watermark: boolean;
+}
+
+export interface Device {
+  id: string;
+  name: string;
+  createdAt: string;
+  lastSeenAt: string;
+  current: boolean;
+}
+
+/** What the Account screen shows, beyond what renders need. */
+export interface AccountDetails extends AccountSummary {
+  devices: Device[];
+  lastSyncAt: string | null;
+  lastSyncError: string | null;
+  /** Why the last grant was not used (tampered, expired, signed by another key), if it was not. */
+  grantProblem: string | null;
+  /** Spends made here and not yet settled with the cloud, and their credits. */
+  pendingSpends: number;
+  pendingCredits: number;
+  /** Spends the cloud refused (another device spent the grant first while this one was offline). */
+  refusedSpends: number;
 }
 
 /** What the encoder probe found for one ffmpeg. */
@@ -107,8 +132,19 @@ export const channels = {
     input: z.object({ project: projectDraftSchema, sceneIndex: z.number().int().min(0).max(MAX_SCENES) }).strict(),
     output: {} as { url: string; width: number; height: number },
   },
-  /** The account renders are made for: tier, credits and what the tier allows. */
-  'account:get': { input: z.object({}).strict(), output: {} as AccountSummary },
+  /** The account renders are made for: tier, credits and what the tier allows (from a verified grant, else the free defaults), devices and the last sync. */
+  'account:get': { input: z.object({}).strict(), output: {} as AccountDetails },
+  /** Sign in to the cloud; the app works without it. */
+  'account:signIn': { input: credentials, output: {} as AccountDetails },
+  /** Make an account and sign in with it. */
+  'account:register': { input: credentials, output: {} as AccountDetails },
+  /** Sign out; every local project stays, and spends not yet settled are sent later. */
+  'account:signOut': { input: z.object({}).strict(), output: {} as AccountDetails },
+  /** Settle with the cloud now (spends, the month's grant, devices). */
+  'account:sync': { input: z.object({}).strict(), output: {} as AccountDetails },
+  'account:devices': { input: z.object({}).strict(), output: {} as Device[] },
+  /** Sign a device out of the account. */
+  'account:removeDevice': { input: z.object({ deviceId: z.string().min(1).max(100) }).strict(), output: {} as Device[] },
   'settings:get': { input: z.object({}).strict(), output: {} as SettingsValue },
   /** Save settings; a field left out keeps its value. */
   'settings:save': {
@@ -171,6 +207,7 @@ export type ChannelOutput<C extends Channel> = (typeof channels)[C]['output'];
 
 /** Events main sends to the page: `feature:event`. */
 export interface Events extends ModelEvents {
+  'account:changed': AccountDetails;
   'render:progress': RenderProgress;
   'videos:changed': VideoSummary;
   'avatars:progress': AvatarProgress;
@@ -185,6 +222,7 @@ export const EVENT_NAMES: EventName[] = [
   'models:progress',
   'models:changed',
   'models:removed',
+  'account:changed',
 ];
 
 /** What the preload exposes on `window.mouthpiece`: invoke, on and pathForFile. */

@@ -64,8 +64,40 @@ export interface AccountsTable {
   id: string;
   email: string | null;
   tier: 'free' | 'premium';
+  /** Not read since 005: the tier and credits come from the verified grant (src-main/account). */
   credits: number;
   updated_at: string;
+  server_url: string | null;
+  cloud_account_id: string | null;
+  device_id: string | null;
+  /** The Ed25519 key grants must be signed with: configured, or pinned at the first sign-in. */
+  server_kid: string | null;
+  server_key: string | null;
+  grant_token: string | null;
+  /** Why the last grant received was not used (tampered, expired, wrong key), for the Account screen. */
+  grant_problem: string | null;
+  devices_json: string | null;
+  last_sync_at: string | null;
+  last_sync_error: string | null;
+}
+
+export interface AccountOutboxTable {
+  id: string;
+  kind: 'spend' | 'revoke';
+  state: 'local' | 'pending' | 'settled' | 'refused';
+  cloud_account_id: string | null;
+  server_url: string | null;
+  grant_id: string | null;
+  credits: number;
+  video_id: string | null;
+  payload: string | null;
+  /** UTC month of a spend, YYYY-MM: signed-out spends count against that month's free credits. */
+  period: string;
+  attempts: number;
+  next_attempt_at: string;
+  last_error: string | null;
+  created_at: string;
+  settled_at: string | null;
 }
 
 export interface SettingsTable {
@@ -120,6 +152,7 @@ export interface Database {
   voices: VoicesTable;
   templates: TemplatesTable;
   accounts: AccountsTable;
+  account_outbox: AccountOutboxTable;
   settings: SettingsTable;
   audit_log: AuditLogTable;
   models: ModelsTable;

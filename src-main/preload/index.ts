@@ -12,6 +12,7 @@ const EVENTS: Record<EventName, true> = {
   'models:progress': true,
   'models:changed': true,
   'models:removed': true,
+  'account:changed': true,
 };
 const EVENT_LIST = Object.keys(EVENTS).join(', ');
 

@@ -7,12 +7,12 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { countModelUse, resolvedModelPaths } from '../models/catalogue';
 import { AppError, ErrorCode, errorCode, isCancelled, toErrorData } from '../../src-shared/errors';
-import { creditCost, describeIssues, frameSize, projectSchema } from '../../src-shared/project';
+import { creditCost, describeIssues, estimateSeconds, frameSize, projectSchema } from '../../src-shared/project';
 import type { RenderProgress, VideoSummary } from '../../src-shared/video';
 import { recordEvent } from '../audit/log';
 import type { Db } from '../db/connection';
 import { changeStatus, findVideo, listVideosByStatus, toSummary } from '../videos/repository';
-import { readAccount } from '../account/account';
+import { checkCredits, readAccount, recordSpend } from '../account/account';
 import { resolveAvatar } from '../avatars/library';
 import { chooseEncoder } from '../media/encoders';
 import { readSettings } from '../settings/settings';
@@ -51,6 +51,8 @@ export interface QueueEvents {
 export interface QueueOptions {
   /** Bytes free in a folder; statfs by default. */
   freeSpace?: FreeSpace;
+  /** A finished render's credits went into the account's outbox: settle now rather than at the next poll. */
+  onSpent?: () => void;
 }
 
 /** At most five progress events per second per render. */
@@ -211,6 +213,7 @@ export class RenderQueue {
   private readonly running = new Map<string, Running>();
   private readonly waiters = new Map<string, ((video: VideoSummary) => void)[]>();
   private readonly freeSpace: FreeSpace;
+  private readonly onSpent?: () => void;
   /** Workers that finished a render cleanly, kept loaded for the next one. */
   private idle: { worker: Worker; timer: ReturnType<typeof setTimeout>; onExit: () => void }[] = [];
   private closing = false;
@@ -224,6 +227,7 @@ export class RenderQueue {
     options: QueueOptions = {},
   ) {
     this.freeSpace = options.freeSpace ?? freeSpace;
+    this.onSpent = options.onSpent;
   }
 
   /** Queue a video; the promise it returns settles when its render ends, however it ends (a pause included). */
@@ -243,6 +247,8 @@ export class RenderQueue {
     }
     const parsed = projectSchema.safeParse(json);
     if (!parsed.success) throw new AppError(ErrorCode.BadInput, describeIssues(parsed.error));
+    // Against the credits last known: never a wait on the network before a render starts.
+    await checkCredits(this.db, creditCost(estimateSeconds(parsed.data)));
     const output = outputPath ?? row.output_path ?? join(this.home, 'videos', `${slug(row.title)}-${row.id.slice(0, 8)}.mp4`);
     if (!outputPath) await mkdir(dirname(output), { recursive: true });
     await checkOutputPath(output);
@@ -452,15 +458,20 @@ export class RenderQueue {
       await job.writes;
       // The worker removed it; a last note of its children may have come after.
       await rm(workDir, { recursive: true, force: true });
-      const done = await changeStatus(this.db, videoId, {
-        status: 'completed',
-        stage: 'compose',
-        progress: 1,
-        durationSeconds: result.durationSeconds,
-        timings: result.timings,
-        encoder: result.encoder,
-        note: result.note ?? null,
-      });
+      const credits = creditCost(result.durationSeconds);
+      // The status and the spend together: a render resumed after a crash cannot spend twice.
+      const { done, spendId } = await this.db.transaction().execute(async (trx) => ({
+        done: await changeStatus(trx, videoId, {
+          status: 'completed',
+          stage: 'compose',
+          progress: 1,
+          durationSeconds: result.durationSeconds,
+          timings: result.timings,
+          encoder: result.encoder,
+          note: result.note ?? null,
+        }),
+        spendId: await recordSpend(trx, { credits, videoId }),
+      }));
       await recordEvent(this.db, 'render.finished', videoId, {
         durationSeconds: result.durationSeconds,
         timings: result.timings,
@@ -470,8 +481,8 @@ export class RenderQueue {
         ...(result.composeResumedFrom ? { composeResumedFrom: result.composeResumedFrom } : {}),
         ...(result.note ? { note: result.note } : {}),
       });
-      // Recorded here only; settling credits with the account is the sync issue's.
-      await recordEvent(this.db, 'credits.spent', videoId, { credits: creditCost(result.durationSeconds), durationSeconds: result.durationSeconds, settled: false });
+      await recordEvent(this.db, 'credits.spent', videoId, { credits, durationSeconds: result.durationSeconds, spendId });
+      this.onSpent?.();
       return toSummary(done);
     } catch (error) {
       await job.writes;

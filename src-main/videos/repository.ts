@@ -77,7 +77,9 @@ export interface StatusChange {
 
 /** Move a video through its lifecycle in one transaction; illegal moves throw and change nothing. */
 export async function changeStatus(db: Db, id: string, change: StatusChange): Promise<VideosTable> {
-  return db.transaction().execute(async (trx) => {
+  // Inside a caller's transaction (the status and the render's spend together) it joins that one.
+  const inTransaction = (work: (trx: Db) => Promise<VideosTable>) => (db.isTransaction ? work(db) : db.transaction().execute(work));
+  return inTransaction(async (trx) => {
     const row = await findVideo(trx, id);
     assertTransition(row.status, change.status, `video ${id}`);
     const next: Partial<VideosTable> = { status: change.status, updated_at: new Date().toISOString() };

@@ -19,7 +19,8 @@ import { benchTalkingPhoto } from './talkingPhoto';
 import { benchVoices } from './voices';
 import { benchWordTiming } from './wordTiming';
 import { benchQueue } from './queue';
-
+import { benchModels } from './models';
+import { benchCloud } from './cloud';
 
 async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'mp-bench-'));
@@ -60,6 +61,10 @@ async function main() {
   await benchWordTiming();
   console.log();
   await benchQueue();
+  console.log();
+  await benchModels();
+  console.log();
+  await benchCloud();
 }
 
 main().catch((error) => {

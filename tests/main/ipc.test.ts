@@ -54,6 +54,12 @@ function handlersRecordingCalls() {
     'templates:delete': record('templates:delete', { templateId: 'x' }),
     'editor:preview': record('editor:preview', { url: 'data:', width: 1, height: 1 }),
     'account:get': record('account:get', {} as never),
+    'account:signIn': record('account:signIn', {} as never),
+    'account:register': record('account:register', {} as never),
+    'account:signOut': record('account:signOut', {} as never),
+    'account:sync': record('account:sync', {} as never),
+    'account:devices': record('account:devices', []),
+    'account:removeDevice': record('account:removeDevice', []),
     'settings:get': record('settings:get', { ffmpegPath: null, renderConcurrency: 1 }),
     'settings:save': record('settings:save', { ffmpegPath: null, renderConcurrency: 1 }),
     'render:reveal': record('render:reveal', { path: '/v.mp4' }),
@@ -274,9 +280,9 @@ describe("the app's handlers for the editor, over a real database", () => {
     expect(value(await app.handlers['videos:get']({ videoId: video.id })).project).toEqual(draft);
   });
 
-  test('the account is the free one until a tier is stored', async () => {
-    expect(value(await app.handlers['account:get']({}))).toEqual({
-      signedIn: false, email: null, tier: 'free', credits: 10, maxQuality: '1080p', watermark: true,
+  test('signed out, the account is the free one: 10 credits, 1080p with the watermark, nothing to sync', async () => {
+    expect(value(await app.handlers['account:get']({}))).toMatchObject({
+      signedIn: false, email: null, tier: 'free', credits: 10, maxQuality: '1080p', watermark: true, devices: [], pendingSpends: 0, grantProblem: null,
     });
   });
 

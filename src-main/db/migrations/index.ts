@@ -3,6 +3,7 @@ import * as initial from './001_initial';
 import * as avatarPreparation from './002_avatar_preparation';
 import * as templatesAndProjectV2 from './003_templates_and_project_v2';
 import * as models from './004_models';
+import * as accountSync from './005_account_sync';
 
 /** Every migration, in order. Listed by hand: a folder scan breaks once the main process is bundled. */
 export const migrations: Record<string, { up(db: Kysely<unknown>): Promise<void> }> = {
@@ -10,4 +11,5 @@ export const migrations: Record<string, { up(db: Kysely<unknown>): Promise<void>
   '002_avatar_preparation': avatarPreparation,
   '003_templates_and_project_v2': templatesAndProjectV2,
   '004_models': models,
+  '005_account_sync': accountSync,
 };

@@ -78,7 +78,10 @@ describe('npm run render', () => {
     expect(audit.map((e) => e.type)).toEqual(['video.created', 'render.queued', 'render.started', 'render.finished', 'credits.spent']);
     // A render that ran straight through reused nothing; its cost is recorded for the account sync to settle.
     expect(JSON.parse(audit[3].data_json!)).toMatchObject({ resumed: [], encoder: row.encoder });
-    expect(JSON.parse(audit[4].data_json!)).toEqual({ credits: 1, durationSeconds: row.duration_seconds, settled: false });
+    expect(JSON.parse(audit[4].data_json!)).toEqual({ credits: 1, durationSeconds: row.duration_seconds, spendId: expect.any(String) });
+    // Signed out, the spend counts against the free month on this machine only.
+    const outbox = await db.selectFrom('account_outbox').selectAll().execute();
+    expect(outbox.map((op) => [op.kind, op.state, op.credits])).toEqual([['spend', 'local', 1]]);
     await db.destroy();
     const speechEnd = duration - PADDING.tail;
     expect(speechEnd - PADDING.lead).toBeGreaterThan(1.5);

@@ -151,7 +151,7 @@ describe('RenderQueue', () => {
     ]);
     const data = JSON.parse(events.find((e) => e.type === 'render.finished')!.data_json!) as { resumed: string[] };
     expect(data.resumed).toEqual(expect.arrayContaining(['speech', 'mouth']));
-    expect(JSON.parse(events.at(-1)!.data_json!)).toMatchObject({ credits: 1, settled: false });
+    expect(JSON.parse(events.at(-1)!.data_json!)).toMatchObject({ credits: 1, spendId: expect.any(String) });
     expect(existsSync(join(home, 'work', id))).toBe(false);
     await again.close();
   });
