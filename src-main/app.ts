@@ -3,14 +3,16 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import packageJson from '../package.json' with { type: 'json' };
 import { AppError, ErrorCode } from '../src-shared/errors';
-import type { EventName, Events, ProjectDraft, SettingsValue } from '../src-shared/ipc';
+import type { AppInfo, EventName, Events, ProjectDraft, SettingsValue } from '../src-shared/ipc';
 import type { Template } from '../src-shared/template';
 import { readAccount } from './account/account';
 import { AccountSync } from './account/sync';
 import type { SecretBox } from './account/tokens';
 import { openDatabase, type Db } from './db/connection';
 import { createHandlers, type Handlers } from './ipc';
-import { ffmpegVersion } from './media/ffmpeg';
+import { ffmpegPath, ffmpegVersion } from './media/ffmpeg';
+import { describeProviders } from './inference/session';
+import { listSupportedBackends } from 'onnxruntime-node';
 import { AvatarLibrary } from './avatars/library';
 import { checkWav2LipModel, WAV2LIP_LICENCE_NOTE } from './lipsync/wav2lip';
 import { RenderQueue, encoderCacheFile, type QueueOptions } from './render/queue';
@@ -56,6 +58,27 @@ export interface App {
 }
 
 export const APP_VERSION = packageJson.version;
+
+/** The GPU provider each system's onnxruntime-node can have (inference/session.ts tries it before the CPU). */
+const GPU_PROVIDER: Record<string, string> = { win32: 'dml', darwin: 'coreml', linux: 'cuda' };
+
+/** The version, the data folder, the ffmpeg in use and the execution providers this machine has: the About box and `--version`. */
+export async function appInfo(home: string): Promise<AppInfo> {
+  const report = describeProviders();
+  const offered = new Map(listSupportedBackends().map((b) => [b.name as string, b.bundled]));
+  const failed = new Map(report.failed.map((f) => [f.provider as string, f.reason]));
+  const gpu = GPU_PROVIDER[process.platform];
+  const providers = [...(gpu ? [gpu] : []), 'cpu'].map((name): AppInfo['providers'][number] => {
+    if (failed.has(name)) return { name, available: false, reason: failed.get(name) };
+    if ((report.order as string[]).includes(name)) return { name, available: true };
+    if (offered.get(name) === false) {
+      return { name, available: false, reason: "onnxruntime's CUDA libraries are not installed; the README's Packaging section says how to add them" };
+    }
+    return { name, available: false, reason: `this onnxruntime-node build has no ${name} provider for ${process.platform}/${process.arch}` };
+  });
+  const ffmpeg = ffmpegPath();
+  return { version: APP_VERSION, dataDir: home, ffmpeg: `${await ffmpegVersion(ffmpeg)} (${ffmpeg})`, providers };
+}
 
 /** Wire the app by hand: database, render queue, use cases behind the IPC handlers. */
 export interface AppOptions {
@@ -209,7 +232,7 @@ export async function openApp({ home, reveal, freeSpace, secretBox, cloudUrl }: 
       await checkWav2LipModel(path);
       return { path, licence: WAV2LIP_LICENCE_NOTE };
     },
-    'app:info': async () => ({ version: APP_VERSION, dataDir: home, ffmpeg: await ffmpegVersion() }),
+    'app:info': () => appInfo(home),
   });
   return {
     db,

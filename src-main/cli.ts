@@ -1,10 +1,10 @@
-import { mkdir, readFile } from 'node:fs/promises';
-import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { basename, extname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AppError, ErrorCode, errorCode, toErrorData } from '../src-shared/errors';
 import { FORMATS, QUALITIES, type ProjectInput } from '../src-shared/project';
 import type { RenderProgress } from '../src-shared/video';
-import { APP_VERSION, openApp, type App } from './app';
+import { appInfo, openApp, type App } from './app';
 import { defaultHome } from './paths';
 import { resolveAvatar } from './avatars/library';
 import { CLIP_EXTENSIONS, IMAGE_EXTENSIONS } from './avatars/prepare';
@@ -14,6 +14,7 @@ import { listTemplates } from './templates/library';
 import { ENCODER_CANDIDATES, chooseEncoder } from './media/encoders';
 import { readSettings } from './settings/settings';
 import { createVideo, parseProject, projectFromText } from './videos/createVideo';
+import { readProjectFile } from './videos/projectFile';
 import { resolveVoice } from './voices/catalogue';
 import { readAccount } from './account/account';
 import { resolveTemplate } from './templates/library';
@@ -48,7 +49,8 @@ const USAGE = `Usage: npm run render -- [project.json] [options]
                        duration, encoder, and the output or the error
   --list-templates     print the templates and exit
   --list-voices        print the voices and exit
-  --version            print the version and exit
+  --version            print the version, the ffmpeg in use, onnxruntime's execution
+                       providers on this machine and the data folder, and exit
 
 Renders are recorded in the library the desktop app shows (${defaultHome()}; MOUTHPIECE_HOME moves it).
 Exit status: 0 done, 2 bad input, 1 any other failure.`;
@@ -57,29 +59,6 @@ class UsageError extends AppError {
   constructor(message: string) {
     super(ErrorCode.BadInput, `${message}\n\n${USAGE}`);
   }
-}
-
-async function loadProject(file: string): Promise<ProjectInput> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch {
-    throw new AppError(ErrorCode.BadInput, `${file}: cannot read the project file; check the path`);
-  }
-  let json: ProjectInput;
-  try {
-    json = JSON.parse(text) as ProjectInput;
-  } catch (error) {
-    throw new AppError(ErrorCode.BadInput, `${file}: not valid JSON (${(error as Error).message}); fix it or start from resources/examples/welcome.json`);
-  }
-  // Image backgrounds and recordings are relative to the project file, like every path in it.
-  for (const scene of json.scenes ?? []) {
-    if (scene?.background?.type === 'image' && !isAbsolute(scene.background.path)) {
-      scene.background.path = resolve(dirname(file), scene.background.path);
-    }
-    if (scene?.audio?.path && !isAbsolute(scene.audio.path)) scene.audio.path = resolve(dirname(file), scene.audio.path);
-  }
-  return json;
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -118,7 +97,11 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (values.version) {
-    console.log(`Mouthpiece ${APP_VERSION}`);
+    const info = await appInfo(defaultHome());
+    console.log(`Mouthpiece ${info.version}`);
+    console.log(`ffmpeg: ${info.ffmpeg}`);
+    for (const p of info.providers) console.log(`onnxruntime ${p.name}: ${p.available ? 'available' : `not available, ${p.reason}`}`);
+    console.log(`data: ${info.dataDir}`);
     return 0;
   }
   if (values['list-templates']) {
@@ -152,7 +135,7 @@ async function main(argv: string[]): Promise<number> {
     throw new AppError(ErrorCode.BadInput, '--text: the script is empty; write what the presenter should say');
   }
   const base: ProjectInput = positionals.length
-    ? await loadProject(positionals[0])
+    ? await readProjectFile(positionals[0])
     : values.audio !== undefined
       ? // The recording speaks; --text, when given, is its transcript for captions.
         { title: basename(values.audio).replace(/\.[^.]+$/, ''), scenes: [{ text: values.text ?? '', audio: { path: resolve(values.audio) } }] }

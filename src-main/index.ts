@@ -1,10 +1,16 @@
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { app as electronApp, BrowserWindow, ipcMain, Notification, safeStorage, session, shell, type IpcMainInvokeEvent } from 'electron';
+import { app as electronApp, BrowserWindow, dialog, ipcMain, Notification, safeStorage, session, shell, type IpcMainInvokeEvent } from 'electron';
 import type { VideoSummary } from '../src-shared/video';
 import { openApp, type App } from './app';
 import { registerIpc } from './ipc';
 import { defaultHome } from './paths';
+import { PROJECT_EXTENSION, importProjectFile } from './videos/projectFile';
+import { toSummary } from './videos/repository';
+
+// A packaged app's resources sit beside app.asar as plain files (electron-builder's extraResources),
+// where ffmpeg can read the fonts; paths.ts resourcesDir() reads this. The render worker inherits it.
+if (electronApp.isPackaged) process.env.MOUTHPIECE_RESOURCES ??= join(process.resourcesPath, 'resources');
 
 // Bundled to out/main/index.js; the preload and the page sit beside it in out/.
 const outDir = resolve(import.meta.dirname, '..');
@@ -63,7 +69,30 @@ function createWindow(): BrowserWindow {
   return win;
 }
 
+/** Project files the system asked us to open (double-click, "Open with"), from the command line or macOS. */
+const projectFilesIn = (argv: string[]) => argv.filter((arg) => arg.toLowerCase().endsWith(PROJECT_EXTENSION));
+const pendingFiles: string[] = projectFilesIn(process.argv.slice(1));
+let openFile: ((file: string) => void) | undefined;
+// macOS sends open-file, possibly before the app is ready.
+electronApp.on('open-file', (event, file) => {
+  event.preventDefault();
+  if (openFile) openFile(file);
+  else pendingFiles.push(file);
+});
+
 async function start(): Promise<void> {
+  // One window for the library: a second launch (opening a file on Windows or Linux) hands its files to this one.
+  if (!electronApp.requestSingleInstanceLock()) {
+    electronApp.quit();
+    return;
+  }
+  electronApp.on('second-instance', (_event, argv) => {
+    for (const file of projectFilesIn(argv)) openFile?.(file);
+    if (mainWindow) {
+      if (mainWindow.isMinimized()) mainWindow.restore();
+      mainWindow.focus();
+    }
+  });
   await electronApp.whenReady();
   // The page needs no camera, microphone, notifications or anything else a site may ask for.
   session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
@@ -86,6 +115,14 @@ async function start(): Promise<void> {
   core.onEvent((name, payload) => {
     if (name === 'videos:changed') notifyLongRender(payload as VideoSummary);
   });
+  // An opened project file joins the library as a draft; one that cannot be read says why.
+  openFile = (file) => {
+    importProjectFile(core.db, file).then(
+      (row) => mainWindow?.webContents.send('videos:changed', toSummary(row)),
+      (error: unknown) => void dialog.showErrorBox('Mouthpiece could not open the project', (error as Error).message),
+    );
+  };
+  for (const file of pendingFiles.splice(0)) openFile(file);
 
   let closing = false;
   electronApp.on('before-quit', (event) => {

@@ -56,6 +56,17 @@ export interface AccountDetails extends AccountSummary {
   refusedSpends: number;
 }
 
+/** What the About box shows. */
+export interface AppInfo {
+  version: string;
+  /** Where the library, renders' work folders and caches live. */
+  dataDir: string;
+  /** The ffmpeg renders use (path and version). */
+  ffmpeg: string;
+  /** onnxruntime's execution providers on this machine, and the ones it could not load with why. */
+  providers: { name: string; available: boolean; reason?: string }[];
+}
+
 /** What the encoder probe found for one ffmpeg. */
 export interface EncoderReport {
   ffmpeg: string;
@@ -195,7 +206,7 @@ export const channels = {
   /** Version and environment, for the About box. */
   'app:info': {
     input: z.object({}).strict(),
-    output: {} as { version: string; dataDir: string; ffmpeg: string },
+    output: {} as AppInfo,
   },
   /** The model registry (see src-shared/model.ts). */
   ...modelChannels,

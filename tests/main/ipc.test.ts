@@ -88,7 +88,7 @@ function handlersRecordingCalls() {
     'voices:delete': record('voices:delete', { voiceId: 'piper:x' }),
     'voices:preview': record('voices:preview', { url: 'data:' }),
     'lipsync:check': record('lipsync:check', { path: '/m.onnx', licence: 'x' }),
-    'app:info': record('app:info', { version: '0.1.0', dataDir: '/tmp/mouthpiece', ffmpeg: 'ffmpeg' }),
+    'app:info': record('app:info', { version: '0.1.0', dataDir: '/tmp/mouthpiece', ffmpeg: '6.0 (/usr/bin/ffmpeg)', providers: [{ name: 'cpu', available: true }] }),
   });
   return { handlers, calls };
 }
