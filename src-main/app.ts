@@ -108,7 +108,14 @@ export async function openApp({ home, reveal, freeSpace, secretBox, cloudUrl }: 
   const queue = new RenderQueue(db, home, {
     progress: (p) => emit('render:progress', p),
     changed: (v) => emit('videos:changed', v),
-  }, { freeSpace, onSpent: () => account.kick() });
+  }, {
+    freeSpace,
+    onSpent: () => {
+      account.kick();
+      // The credits left changed here and now, whether or not a sync follows.
+      void account.details().then((details) => emit('account:changed', details), () => undefined);
+    },
+  });
   const avatars = new AvatarLibrary(db, home, {
     progress: (p) => emit('avatars:progress', p),
     changed: (a) => emit('avatars:changed', a),

@@ -1,4 +1,5 @@
 import { useEffect, useState } from 'react';
+import { Account } from './features/account/Account';
 import { Avatars } from './features/avatars/Avatars';
 import { Compose } from './features/compose/Compose';
 import { Editor } from './features/editor/Editor';
@@ -19,7 +20,7 @@ function Logo() {
   );
 }
 
-type Screen = 'videos' | 'editor' | 'renders' | 'avatars' | 'voices' | 'models' | 'settings';
+type Screen = 'videos' | 'editor' | 'renders' | 'avatars' | 'voices' | 'models' | 'settings' | 'account';
 
 const SCREENS: { id: Screen; label: string }[] = [
   { id: 'videos', label: 'Videos' },
@@ -29,6 +30,7 @@ const SCREENS: { id: Screen; label: string }[] = [
   { id: 'voices', label: 'Voices' },
   { id: 'models', label: 'Models' },
   { id: 'settings', label: 'Settings' },
+  { id: 'account', label: 'Account' },
 ];
 
 export function App() {
@@ -40,6 +42,10 @@ export function App() {
   useEffect(() => {
     if (editorShown > 0) setScreen('editor');
   }, [editorShown]);
+  const accountShown = useStore((state) => state.accountShown);
+  useEffect(() => {
+    if (accountShown > 0) setScreen('account');
+  }, [accountShown]);
   const screens = SCREENS.filter(({ id }) => id !== 'editor' || editorVideoId !== null);
 
   return (
@@ -101,6 +107,11 @@ export function App() {
       {screen === 'settings' && (
         <main className="workspace workspace--single">
           <Settings />
+        </main>
+      )}
+      {screen === 'account' && (
+        <main className="workspace workspace--single">
+          <Account />
         </main>
       )}
     </div>

@@ -1,12 +1,13 @@
 import { create } from 'zustand';
 import { invoke, on } from '../api';
+import { createAccountSlice, type AccountSlice } from './account';
 import { createAvatarsSlice, type AvatarsSlice } from './avatars';
 import { createEditorSlice, type EditorSlice } from './editor';
 import { createModelsSlice, type ModelsSlice } from './models';
 import { createVideosSlice, type VideosSlice } from './videos';
 import { createVoicesSlice, type VoicesSlice } from './voices';
 
-export type Store = VideosSlice & AvatarsSlice & VoicesSlice & EditorSlice & ModelsSlice;
+export type Store = VideosSlice & AvatarsSlice & VoicesSlice & EditorSlice & ModelsSlice & AccountSlice;
 
 export const useStore = create<Store>()((...args) => ({
   ...createVideosSlice(...args),
@@ -14,22 +15,47 @@ export const useStore = create<Store>()((...args) => ({
   ...createVoicesSlice(...args),
   ...createEditorSlice(...args),
   ...createModelsSlice(...args),
+  ...createAccountSlice(...args),
 }));
 
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 /**
- * Keep the store in step with main: listen first, then load the library, the avatars, the voices
- * and the models, so no change made while a list is on its way is missed (voices change only
- * through this page, so they have no events). Returns the function that stops listening.
+ * Read the account afresh (the Account screen and the editor call this when they open). An answer
+ * is dropped when another account arrived while it was on its way (an account:changed event, or
+ * what sign-in or a sync answered): that one is as new or newer.
+ */
+export function loadAccount(): Promise<void> {
+  const { receiveAccount, failAccount, accountVersion } = useStore.getState();
+  const current = () => useStore.getState().accountVersion === accountVersion;
+  return invoke('account:get', {}).then(
+    (account) => {
+      if (current()) receiveAccount(account);
+    },
+    (error: unknown) => {
+      if (current()) failAccount(messageOf(error));
+    },
+  );
+}
+
+/**
+ * Keep the store in step with main: listen first, then load the library, the avatars, the voices,
+ * the models and the account, so no change made while a list is on its way is missed (voices
+ * change only through this page, so they have no events). Returns the function that stops listening.
  */
 export function connectStore(): () => void {
   const { receiveVideo, receiveVideos, receiveProgress, failLibrary } = useStore.getState();
   const { receiveAvatar, receiveAvatars, receiveAvatarProgress, failAvatars } = useStore.getState();
   const { receiveVoices, failVoices } = useStore.getState();
   const { receiveModels, receiveModel, receiveModelProgress, dropModel, failModels } = useStore.getState();
+  const { receiveAccount } = useStore.getState();
   const stops = [
-    on('videos:changed', receiveVideo),
+    on('videos:changed', (video) => {
+      receiveVideo(video);
+      // A finished render records its spend here before any sync: the credits left change without an account:changed.
+      if (video.status === 'completed') void loadAccount();
+    }),
+    on('account:changed', receiveAccount),
     on('render:progress', receiveProgress),
     on('avatars:changed', receiveAvatar),
     on('avatars:progress', receiveAvatarProgress),
@@ -41,5 +67,6 @@ export function connectStore(): () => void {
   invoke('avatars:list', {}).then(receiveAvatars, (error: unknown) => failAvatars(messageOf(error)));
   invoke('voices:list', {}).then(receiveVoices, (error: unknown) => failVoices(messageOf(error)));
   invoke('models:list', {}).then(receiveModels, (error: unknown) => failModels(messageOf(error)));
+  void loadAccount();
   return () => stops.forEach((stop) => stop());
 }

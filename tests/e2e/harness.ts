@@ -42,6 +42,8 @@ export interface HarnessOptions {
    * too. Any other file is written under `uploads`.
    */
   localFolders?: string[];
+  /** The cloud API the app signs in to (a real server started by the test); else openApp's default. */
+  cloudUrl?: string;
 }
 
 export interface Harness {
@@ -70,7 +72,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const home = await mkdtemp(join(tmpdir(), 'mouthpiece-e2e-'));
   const uploads = await mkdtemp(join(tmpdir(), 'mouthpiece-e2e-uploads-'));
   let uploadCount = 0;
-  const app = await openApp({ home });
+  const app = await openApp({ home, cloudUrl: options.cloudUrl });
   const streams = new Set<ServerResponse>();
   const stopEvents = app.onEvent((name, payload) => {
     const frame = `event: ${name}\ndata: ${JSON.stringify(payload)}\n\n`;

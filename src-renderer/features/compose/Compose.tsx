@@ -1,11 +1,15 @@
 import { useMemo, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
 import { invoke, pathForFile } from '../../api';
+import { CreditsRefusal, CreditsWarning } from '../../components/CreditsNotice';
 import { SelectField, SpeedField, fileName } from '../../components/fields';
 import { useStore } from '../../store';
+import { isCreditsRefusal } from '../../store/account';
 import { choosableAvatars } from '../../store/avatars';
 import { availableVoice, DEFAULT_VOICE_ID } from '../../store/voices';
 import { rememberedVoice, rememberVoice, VoicePicker } from '../voices/VoicePicker';
 import { BUILTIN_AVATAR_ID, type LipSyncEngine } from '../../../src-shared/avatar';
+import { errorCode } from '../../../src-shared/errors';
+import { creditCost, estimateSeconds } from '../../../src-shared/project';
 import { openDraft } from '../editor/autosave';
 import { STARTER_SCENE } from '../editor/Editor';
 
@@ -162,6 +166,12 @@ export function Compose() {
   const [title, setTitle] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const [creditsRefused, setCreditsRefused] = useState<string | null>(null);
+  const account = useStore((state) => state.account);
+  const showAccount = useStore((state) => state.showAccount);
+  // The same estimate main charges by, with each paragraph a scene as videos:create makes them.
+  const cost = creditCost(estimateSeconds({ scenes: text.split(/\n\s*\n/).map((t) => ({ text: t })), speed }));
+  const short = account !== null && text.trim() !== '' && account.credits < cost;
 
   async function render() {
     if (lipSync === 'wav2lip' && modelCheck.kind !== 'ok') {
@@ -170,6 +180,7 @@ export function Compose() {
     }
     setBusy(true);
     setError(null);
+    setCreditsRefused(null);
     try {
       const trimmedTitle = title.trim();
       const video = await invoke('videos:create', {
@@ -189,7 +200,10 @@ export function Compose() {
       setTitle('');
       setRecording(null);
     } catch (failure) {
-      setError(messageOf(failure));
+      const refusal = { code: errorCode(failure), message: messageOf(failure) };
+      // The video stays in the library as a draft, to render once there are credits.
+      if (isCreditsRefusal(refusal)) setCreditsRefused(refusal.message);
+      else setError(refusal.message);
     } finally {
       setBusy(false);
     }
@@ -321,6 +335,7 @@ export function Compose() {
             onChange={(event) => {
               setText(event.target.value);
               setError(null);
+              setCreditsRefused(null);
             }}
             onKeyDown={submitOnCtrlEnter}
           />
@@ -334,11 +349,13 @@ export function Compose() {
             a scene.
           </p>
         </div>
+        {short && !creditsRefused && <CreditsWarning cost={cost} account={account} onOpenAccount={showAccount} />}
         {error && (
           <p className="compose__error" id="compose-error" role="alert">
             {error}
           </p>
         )}
+        {creditsRefused && <CreditsRefusal message={creditsRefused} account={account} onOpenAccount={showAccount} />}
         <div className="compose__actions">
           <span className="compose__shortcut" aria-hidden="true">
             Ctrl + Enter

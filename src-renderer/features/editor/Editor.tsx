@@ -1,13 +1,13 @@
 import { useCallback, useEffect, useState } from 'react';
 import { invoke } from '../../api';
 import { takeValue } from '../../components/fields';
-import { useStore } from '../../store';
+import { loadAccount, useStore } from '../../store';
 import { without, type EditorProject, type SceneDraft } from '../../store/editor';
-import type { AccountSummary } from '../../../src-shared/ipc';
+import { errorCode } from '../../../src-shared/errors';
 import { saveNow, useAutosave } from './autosave';
 import { Preview } from './Preview';
 import { ProjectFields } from './ProjectFields';
-import { RenderBar } from './RenderBar';
+import { RenderBar, type RenderRefusal } from './RenderBar';
 import { SceneFields } from './SceneFields';
 import { SceneList } from './SceneList';
 import { TemplatePicker, type TemplatesState } from './TemplatePicker';
@@ -40,18 +40,6 @@ function useTemplates(active: boolean): [TemplatesState, () => Promise<void>] {
   return [state, load];
 }
 
-function useAccount(active: boolean): { account: AccountSummary | null; error: string | null } {
-  const [state, setState] = useState<{ account: AccountSummary | null; error: string | null }>({ account: null, error: null });
-  useEffect(() => {
-    if (!active) return;
-    invoke('account:get', {}).then(
-      (account) => setState({ account, error: null }),
-      (error: unknown) => setState((current) => ({ ...current, error: messageOf(error) })),
-    );
-  }, [active]);
-  return state;
-}
-
 function SaveIndicator() {
   const saveState = useStore((state) => state.saveState);
   const text = { saved: 'Saved', unsaved: 'Editing…', saving: 'Saving…', failed: 'Not saved' }[saveState.kind];
@@ -77,9 +65,11 @@ export function Editor({ active, onClose }: { active: boolean; onClose(): void }
   const { loadProject, closeEditor, edit, undo, redo, receiveVideo } = useStore.getState();
   const [loadError, setLoadError] = useState<string | null>(null);
   const [templates, reloadTemplates] = useTemplates(active && videoId !== null);
-  const { account, error: accountError } = useAccount(active && videoId !== null);
+  const account = useStore((state) => state.account);
+  const accountError = useStore((state) => state.accountError);
+  const showAccount = useStore((state) => state.showAccount);
   const [rendering, setRendering] = useState(false);
-  const [renderError, setRenderError] = useState<string | null>(null);
+  const [renderError, setRenderError] = useState<RenderRefusal | null>(null);
   useAutosave();
 
   useEffect(() => {
@@ -99,6 +89,11 @@ export function Editor({ active, onClose }: { active: boolean; onClose(): void }
       current = false;
     };
   }, [videoId, loadProject]);
+
+  // Credits change with renders made elsewhere in the app; read them afresh each time the editor is shown.
+  useEffect(() => {
+    if (active && videoId !== null) void loadAccount();
+  }, [active, videoId]);
 
   useEffect(() => {
     if (!active) return;
@@ -140,7 +135,7 @@ export function Editor({ active, onClose }: { active: boolean; onClose(): void }
       onClose();
     } catch (error) {
       const message = messageOf(error);
-      setRenderError(message);
+      setRenderError({ code: errorCode(error), message });
       // Main names the field as project.scenes.N...; show that scene.
       const scene = /\bscenes\.(\d+)\b/.exec(message);
       if (scene) useStore.getState().selectScene(Number(scene[1]));
@@ -218,7 +213,7 @@ export function Editor({ active, onClose }: { active: boolean; onClose(): void }
           <SceneFields template={template} />
         </div>
         <aside className="panel editor__side" aria-label="Video settings">
-          <RenderBar project={project} account={account} accountError={accountError} busy={rendering} error={renderError} onRender={() => void render()} />
+          <RenderBar project={project} account={account} accountError={accountError} busy={rendering} error={renderError} onRender={() => void render()} onOpenAccount={showAccount} />
           <TemplatePicker
             state={templates}
             value={templateId}

@@ -1,6 +1,14 @@
+import { CreditsRefusal, CreditsWarning } from '../../components/CreditsNotice';
+import { isCreditsRefusal } from '../../store/account';
 import type { AccountSummary } from '../../../src-shared/ipc';
 import { creditCost, estimateSeconds } from '../../../src-shared/project';
 import type { EditorProject } from '../../store/editor';
+
+/** Why render:start refused, with main's code so a refusal for credits is told apart. */
+export interface RenderRefusal {
+  code?: string;
+  message: string;
+}
 
 /** "≈ 1 min 20 s": the estimate is rough, so whole seconds. */
 export function formatLength(seconds: number): string {
@@ -27,16 +35,19 @@ export function RenderBar({
   busy,
   error,
   onRender,
+  onOpenAccount,
 }: {
   project: EditorProject;
   account: AccountSummary | null;
   accountError: string | null;
   busy: boolean;
-  error: string | null;
+  error: RenderRefusal | null;
   onRender(): void;
+  onOpenAccount(): void;
 }) {
   const cost = creditCost(estimateSeconds(project));
   const short = account !== null && account.credits < cost;
+  const refusedForCredits = isCreditsRefusal(error);
   return (
     <div className="render-bar">
       <p className="render-bar__estimate" data-testid="estimate">
@@ -45,11 +56,13 @@ export function RenderBar({
       <button type="button" className="button button--primary render-bar__button" disabled={busy} aria-describedby={error ? 'render-error' : undefined} onClick={onRender}>
         {busy ? 'Starting…' : 'Render'}
       </button>
-      {short && <p className="render-bar__warn">This video costs more credits than the account has left.</p>}
+      {/* Once main has refused, its message says the same and more; the warning would only repeat it. */}
+      {short && !refusedForCredits && <CreditsWarning cost={cost} account={account} onOpenAccount={onOpenAccount} />}
       {accountError && <p className="field__hint">The account could not be read ({accountError}); the cost is an estimate.</p>}
-      {error && (
+      {error && refusedForCredits && <CreditsRefusal id="render-error" message={error.message} account={account} onOpenAccount={onOpenAccount} />}
+      {error && !refusedForCredits && (
         <p className="compose__error" id="render-error" role="alert">
-          {error}
+          {error.message}
         </p>
       )}
     </div>

@@ -1,6 +1,9 @@
 import { useState } from 'react';
 import { invoke } from '../../api';
+import { CreditsRefusal } from '../../components/CreditsNotice';
 import { useStore } from '../../store';
+import { isCreditsRefusal } from '../../store/account';
+import { errorCode } from '../../../src-shared/errors';
 import { openDraft } from '../editor/autosave';
 import type { VideoSummary } from '../../../src-shared/video';
 import { formatDuration, STAGE_LABELS, STATUS_LABELS } from '../renders/format';
@@ -14,7 +17,9 @@ function formatCreated(iso: string): string {
 
 export function VideoItem({ video }: { video: VideoSummary }) {
   const receiveVideo = useStore((state) => state.receiveVideo);
-  const [actionError, setActionError] = useState<string | null>(null);
+  const [actionError, setActionError] = useState<{ code?: string; message: string } | null>(null);
+  const account = useStore((state) => state.account);
+  const showAccount = useStore((state) => state.showAccount);
   const [busy, setBusy] = useState(false);
   const titleId = `video-${video.id}-title`;
   const active = video.status === 'queued' || video.status === 'rendering';
@@ -28,7 +33,7 @@ export function VideoItem({ video }: { video: VideoSummary }) {
     try {
       receiveVideo(await invoke(channel, { videoId: video.id }));
     } catch (error) {
-      setActionError(error instanceof Error ? error.message : String(error));
+      setActionError({ code: errorCode(error), message: error instanceof Error ? error.message : String(error) });
     } finally {
       setBusy(false);
     }
@@ -75,9 +80,10 @@ export function VideoItem({ video }: { video: VideoSummary }) {
 
       {(video.status === 'completed' || video.status === 'failed') && video.note && <p className="video__note">{video.note}</p>}
 
-      {actionError && (
+      {actionError && isCreditsRefusal(actionError) && <CreditsRefusal message={actionError.message} account={account} onOpenAccount={showAccount} />}
+      {actionError && !isCreditsRefusal(actionError) && (
         <p className="video__error" role="alert">
-          {actionError}
+          {actionError.message}
         </p>
       )}
 

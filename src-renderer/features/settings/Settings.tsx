@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { invoke } from '../../api';
 import { Field } from '../../components/fields';
+import { loadAccount, useStore } from '../../store';
 import type { AccountSummary, EncoderReport } from '../../../src-shared/ipc';
 
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
@@ -121,7 +122,9 @@ function describeAccount(account: AccountSummary): string {
 export function Settings() {
   const [report, setReport] = useState<Load<EncoderReport>>({ kind: 'loading' });
   const [checking, setChecking] = useState(false);
-  const [account, setAccount] = useState<Load<AccountSummary>>({ kind: 'loading' });
+  const account = useStore((state) => state.account);
+  const accountError = useStore((state) => state.accountError);
+  const showAccount = useStore((state) => state.showAccount);
 
   const check = useCallback(async () => {
     setChecking(true);
@@ -136,10 +139,7 @@ export function Settings() {
 
   useEffect(() => {
     void check();
-    invoke('account:get', {}).then(
-      (value) => setAccount({ kind: 'loaded', value }),
-      (error: unknown) => setAccount({ kind: 'failed', message: messageOf(error) }),
-    );
+    void loadAccount();
   }, [check]);
 
   return (
@@ -175,11 +175,16 @@ export function Settings() {
       </section>
 
       <section className="settings__section" aria-labelledby="settings-account-heading">
-        <h3 id="settings-account-heading">Account</h3>
-        {account.kind === 'loaded' && <p className="settings__account">{describeAccount(account.value)}</p>}
-        {account.kind === 'failed' && (
+        <div className="settings__section-head">
+          <h3 id="settings-account-heading">Account</h3>
+          <button type="button" className="button button--quiet" onClick={showAccount}>
+            {account?.signedIn ? 'Manage account' : 'Sign in'}
+          </button>
+        </div>
+        {account && <p className="settings__account">{describeAccount(account)}</p>}
+        {accountError && (
           <p className="choice__error" role="alert">
-            The account could not be read: {account.message}
+            The account could not be read: {accountError}
           </p>
         )}
       </section>
