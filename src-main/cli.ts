@@ -192,6 +192,7 @@ async function main(argv: string[]): Promise<number> {
     const seconds = (performance.now() - started) / 1000;
     if (process.stderr.isTTY && !json) process.stderr.write('\n');
     if (result.status === 'completed') {
+      await settleSpends(app);
       const files = sidecarPaths(outputPath);
       if (json) {
         console.log(JSON.stringify({ type: 'done', videoId: result.id, output: outputPath, ...files, duration: result.durationSeconds, seconds: round(seconds), encoder: result.encoder, note: result.note }));
@@ -212,6 +213,19 @@ async function main(argv: string[]): Promise<number> {
 }
 
 const round = (n: number) => Math.round(n * 1000) / 1000;
+
+/** How long the CLI waits for the cloud after a render; what does not settle now settles at the next sync. */
+const SETTLE_WAIT_MS = 5000;
+
+/** Signed in, send the render's spend to the cloud now (bounded): the CLI has no background sync. */
+async function settleSpends(app: App): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    app.account.sync().catch(() => undefined),
+    new Promise((resolve) => (timer = setTimeout(resolve, SETTLE_WAIT_MS))),
+  ]);
+  clearTimeout(timer);
+}
 
 /** Progress on stderr as one rewritten line, or with --json as JSON lines on stdout. */
 function printProgress(app: App, json: boolean): void {

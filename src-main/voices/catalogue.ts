@@ -4,6 +4,7 @@ import { AppError, ErrorCode } from '../../src-shared/errors';
 import type { Db } from '../db/connection';
 import { listEspeakVoices, synthesizeEspeak, type Speech } from './espeak';
 import { checkPiperVoice, synthesizePiper } from './piper';
+import { findModelRow, mainFile } from '../models/repository';
 
 export type VoiceRef =
   | {
@@ -33,11 +34,13 @@ export async function resolveVoice(id: string, db?: Db): Promise<VoiceRef> {
     return { engine: 'piper', modelPath: info.modelPath, language: info.language };
   }
   if (id.startsWith('piper:')) {
-    const row = db && (await db.selectFrom('voices').selectAll().where('id', '=', id.slice('piper:'.length)).executeTakeFirst());
-    if (!row?.model_path) {
-      throw new AppError(ErrorCode.BadInput, `voice "${id}" is not in the library; import its .onnx on the Voices screen, or run with --list-voices`);
-    }
-    return { engine: 'piper', modelPath: row.model_path, language: row.language };
+    const key = id.slice('piper:'.length);
+    const row = db && (await db.selectFrom('voices').selectAll().where('id', '=', key).executeTakeFirst());
+    if (row?.model_path) return { engine: 'piper', modelPath: row.model_path, language: row.language };
+    // A voice downloaded or imported on the Models screen lives in the model registry.
+    const model = db && (await findModelRow(db, key));
+    if (model?.kind === 'voice' && model.status === 'installed') return { engine: 'piper', modelPath: mainFile(model), language: model.language ?? 'en-us' };
+    throw new AppError(ErrorCode.BadInput, `voice "${id}" is not in the library; import its .onnx on the Voices screen, or run with --list-voices`);
   }
   const name = id.startsWith('espeak:') ? id.slice('espeak:'.length) : id;
   const voice = (await listEspeakVoices()).find((v) => v.id === name || v.language === name);

@@ -7,6 +7,7 @@ import { recordEvent } from '../audit/log';
 import type { Db } from '../db/connection';
 import type { VoicesTable } from '../db/schema';
 import { resolveVoice, synthesize } from './catalogue';
+import { mainFile } from '../models/repository';
 import { listEspeakVoices } from './espeak';
 import { checkPiperVoice } from './piper';
 import { normalizeText } from './text';
@@ -56,6 +57,12 @@ export class VoiceLibrary {
     for (const row of await this.db.selectFrom('voices').selectAll().where('engine', '=', 'piper').orderBy('created_at', 'desc').execute()) {
       const info = await checkPiperVoice(row.model_path!).catch(() => undefined);
       imported.push(toSummary(row, info?.licence ?? null, info?.speakers ?? []));
+    }
+    // Piper voices downloaded or imported on the Models screen.
+    for (const model of await this.db.selectFrom('models').selectAll().where('kind', '=', 'voice').where('status', '=', 'installed').orderBy('created_at', 'desc').execute()) {
+      const info = await checkPiperVoice(mainFile(model)).catch(() => undefined);
+      if (!info) continue;
+      imported.push({ id: `piper:${model.id}`, name: model.name, engine: 'piper', language: model.language ?? info.language, builtin: false, speakers: info.speakers, licence: model.licence });
     }
     return [...imported, ...builtin];
   }

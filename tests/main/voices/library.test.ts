@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openApp, type App } from '../../../src-main/app';
 import { ffprobe } from '../../../src-main/media/ffmpeg';
 import { resolveVoice } from '../../../src-main/voices/catalogue';
+import { importModel } from '../../../src-main/models/registry';
 import { speechStage } from '../../../src-main/render/stages';
 import { projectSchema } from '../../../src-shared/project';
 import { sharedFile, useSharedModels } from '../../support/shared';
@@ -40,6 +41,18 @@ describe('voices', () => {
   });
   afterAll(async () => {
     await app?.close();
+  });
+
+  it('a Piper voice installed in the model registry (Models screen) is listed and speaks a scene', async () => {
+    const model = await importModel(app.db, home, { path: PIPER, kind: 'voice' });
+    const voices = await app.voices.list();
+    const listed = voices.find((v) => v.id === `piper:${model.id}`);
+    expect(listed).toMatchObject({ engine: 'piper', language: 'en-us', builtin: false });
+    const voice = await resolveVoice(`piper:${model.id}`, app.db);
+    expect(voice).toMatchObject({ engine: 'piper', language: 'en-us' });
+    const project = projectSchema.parse({ voice: `piper:${model.id}`, scenes: [{ text: 'Hello from the registry.' }] });
+    const timeline = await speechStage({ project, voices: new Map([[project.voice, voice]]), workDir: home }, { signal: new AbortController().signal, report: () => {} });
+    expect(timeline.words.map((w) => w.text)).toEqual(['Hello', 'from', 'the', 'registry.']);
   });
 
   it('lists espeak-ng voices in many languages, imports a Piper voice as a copy, and deletes it again', async () => {
