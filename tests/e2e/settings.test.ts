@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import type { EncoderReport } from '../../src-shared/ipc';
@@ -68,6 +68,33 @@ describe('the settings screen in Chromium', () => {
 
     await ui.page.screenshot({ path: join(SHOTS, 'settings.png') });
     await ui.page.screenshot({ path: join(SHOTS, 'settings-full.png'), fullPage: true });
+  });
+
+  test('the About section shows the version from package.json, the data folder in use and the cpu provider as available', async () => {
+    await openSettings();
+    const about = settings().getByRole('region', { name: 'About Mouthpiece' });
+    const providers = about.getByRole('table', { name: 'Execution providers' });
+    await providers.waitFor();
+
+    const { version } = JSON.parse(readFileSync(join(import.meta.dirname, '../../package.json'), 'utf8')) as { version: string };
+    expect(await about.getByRole('definition').first().textContent()).toBe(version);
+    expect(await about.getByText(ui.harness.home, { exact: true }).count()).toBe(1);
+    const cpu = providers.getByRole('row', { name: /^cpu\b/ });
+    expect(await cpu.getByText('Available', { exact: true }).count()).toBe(1);
+
+    // Every provider main answered is listed, and one it could not load says why in main's words.
+    const answer = await ui.harness.app.handlers['app:info']({});
+    if (!answer.ok) throw new Error(answer.error.message);
+    expect(await about.getByText(answer.value.ffmpeg, { exact: true }).count()).toBe(1);
+    expect(await providers.locator('tbody tr').count()).toBe(answer.value.providers.length);
+    for (const provider of answer.value.providers.filter((p) => !p.available)) {
+      const row = providers.getByRole('row', { name: new RegExp(`^${provider.name}\\b`) });
+      expect(await row.locator('td').textContent()).toBe(provider.reason);
+    }
+    expect(ui.errors).toEqual([]);
+
+    await about.scrollIntoViewIfNeeded();
+    await ui.page.screenshot({ path: join(SHOTS, 'settings-about.png') });
   });
 
   test('saving an ffmpeg path that does not exist shows main\'s message naming it, and keeps the setting as it was', async () => {

@@ -1,35 +1,22 @@
-import { useState } from 'react';
 import { invoke } from '../../api';
 import { useStore } from '../../store';
 import type { CatalogueEntry } from '../../../src-shared/model';
-import { formatBytes, messageOf } from './format';
+import { formatBytes } from './format';
+import { useAction } from './useAction';
 
 /** A downloadable model: size and licence before the download, then its progress, failure or arrival. */
 export function CatalogueRow({ entry }: { entry: CatalogueEntry }) {
   const registered = useStore((state) => state.models[entry.id]);
   const progress = useStore((state) => state.modelProgress[entry.id]);
   const receiveModel = useStore((state) => state.receiveModel);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const { busy, error, act } = useAction<'downloading' | 'cancelling'>();
   // The store hears every change as it happens; the entry is as fresh as the last catalogue read.
   const status = registered?.status ?? entry.status;
 
-  async function act(action: () => Promise<void>) {
-    setBusy(true);
-    setError(null);
-    try {
-      await action();
-    } catch (failure) {
-      setError(messageOf(failure));
-    } finally {
-      setBusy(false);
-    }
-  }
-
   // Main answers at once with the model 'downloading'; progress and the outcome come as events.
-  const download = () => act(async () => receiveModel(await invoke('models:download', { modelId: entry.id })));
+  const download = () => act('downloading', async () => receiveModel(await invoke('models:download', { modelId: entry.id })));
   const cancel = () =>
-    act(async () => {
+    act('cancelling', async () => {
       await invoke('models:cancel', { modelId: entry.id });
       useStore.getState().dropModel(entry.id);
     });
@@ -55,7 +42,7 @@ export function CatalogueRow({ entry }: { entry: CatalogueEntry }) {
 
       <div className="catalogue-entry__side">
         {status === null && (
-          <button type="button" className="button button--quiet" disabled={busy} onClick={() => void download()}>
+          <button type="button" className="button button--quiet" disabled={busy !== null} onClick={() => void download()}>
             Download ({formatBytes(entry.bytes)})
           </button>
         )}
@@ -65,17 +52,17 @@ export function CatalogueRow({ entry }: { entry: CatalogueEntry }) {
             <span className="catalogue-entry__progress">
               {status === 'verifying' ? 'Checking the file…' : `${formatBytes(received)} of ${formatBytes(total)}`}
             </span>
-            <button type="button" className="button button--quiet" disabled={busy} onClick={() => void cancel()}>
+            <button type="button" className="button button--quiet" disabled={busy !== null} onClick={() => void cancel()}>
               Cancel
             </button>
           </>
         )}
         {status === 'failed' && (
           <div className="model__actions">
-            <button type="button" className="button button--quiet" disabled={busy} onClick={() => void download()}>
+            <button type="button" className="button button--quiet" disabled={busy !== null} onClick={() => void download()}>
               Retry
             </button>
-            <button type="button" className="button button--quiet" disabled={busy} onClick={() => void cancel()}>
+            <button type="button" className="button button--quiet" disabled={busy !== null} onClick={() => void cancel()}>
               Discard
             </button>
           </div>

@@ -2,29 +2,17 @@ import { useState } from 'react';
 import { invoke } from '../../api';
 import { useStore } from '../../store';
 import { MODEL_KIND_LABELS, type ModelSummary } from '../../../src-shared/model';
-import { formatBytes, formatMs, measuredProviders, messageOf, PROVIDER_LABELS } from './format';
+import { formatBytes, formatMs, measuredProviders, PROVIDER_LABELS } from './format';
+import { useAction } from './useAction';
 
 /** One installed model: what it is, how fast it ran, and what can be done with it. */
 export function ModelRow({ model }: { model: ModelSummary }) {
   const receiveModel = useStore((state) => state.receiveModel);
-  const [busy, setBusy] = useState<'activating' | 'measuring' | 'removing' | null>(null);
+  const { busy, error, act } = useAction<'activating' | 'measuring' | 'removing'>();
   const [acknowledging, setAcknowledging] = useState(false);
   const [confirmingRemove, setConfirmingRemove] = useState(false);
-  const [error, setError] = useState<string | null>(null);
   const kindLabel = MODEL_KIND_LABELS[model.kind];
   const providers = measuredProviders(model);
-
-  async function act(what: NonNullable<typeof busy>, action: () => Promise<void>) {
-    setBusy(what);
-    setError(null);
-    try {
-      await action();
-    } catch (failure) {
-      setError(messageOf(failure));
-    } finally {
-      setBusy(null);
-    }
-  }
 
   const activate = (acknowledgeLicence: boolean) =>
     act('activating', async () => {

@@ -1,8 +1,9 @@
 import { invoke } from '../../api';
+import { StatTotals } from '../../components/StatTotals';
+import { useLoad } from '../../components/useLoad';
 import { useStore } from '../../store';
 import { MODEL_KINDS, type ModelKind, type ModelStatistics, type ModelSummary } from '../../../src-shared/model';
 import { formatBytes, formatMs, kindHeading } from './format';
-import { useLoad } from './useLoad';
 
 const TOP_PER_KIND = 3;
 
@@ -28,24 +29,14 @@ export function ModelStats() {
       )}
       {stats.kind === 'loaded' && (
         <>
-          <dl className="stats__totals">
-            <div className="stats__total">
-              <dt>Installed</dt>
-              <dd data-testid="models-installed">{stats.value.installed}</dd>
-            </div>
-            <div className="stats__total">
-              <dt>On disk</dt>
-              <dd data-testid="models-bytes">{formatBytes(stats.value.bytes)}</dd>
-            </div>
-            <div className="stats__total">
-              <dt>Downloads</dt>
-              <dd data-testid="models-downloads">{stats.value.downloads}</dd>
-            </div>
-            <div className="stats__total">
-              <dt>Failures</dt>
-              <dd data-testid="models-failures">{stats.value.failures}</dd>
-            </div>
-          </dl>
+          <StatTotals
+            totals={[
+              { label: 'Installed', value: stats.value.installed, testId: 'models-installed' },
+              { label: 'On disk', value: formatBytes(stats.value.bytes), testId: 'models-bytes' },
+              { label: 'Downloads', value: stats.value.downloads, testId: 'models-downloads' },
+              { label: 'Failures', value: stats.value.failures, testId: 'models-failures' },
+            ]}
+          />
 
           <table className="stats__speed model-stats__kinds">
             <caption>By kind</caption>

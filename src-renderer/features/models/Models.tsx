@@ -1,11 +1,12 @@
-import { useMemo, useRef, useState } from 'react';
+import { useMemo, useState } from 'react';
 import { invoke, pathForFile } from '../../api';
+import { ImportButton } from '../../components/ImportButton';
+import { useLoad } from '../../components/useLoad';
 import { useStore } from '../../store';
 import { MODEL_KINDS, MODEL_KIND_LABELS, type CatalogueEntry, type ModelKind, type ModelSearchPage, type ModelSummary } from '../../../src-shared/model';
 import { CatalogueRow } from './CatalogueRow';
 import { kindHeading, messageOf } from './format';
 import { ModelRow } from './ModelRow';
-import { useLoad } from './useLoad';
 
 const PAGE_SIZE = 10;
 
@@ -30,7 +31,6 @@ function groupByKind<T extends { kind: ModelKind }>(items: T[]): { kind: ModelKi
 }
 
 function ImportModel() {
-  const picker = useRef<HTMLInputElement>(null);
   const receiveModel = useStore((state) => state.receiveModel);
   const [kind, setKind] = useState<ModelKind | ''>('');
   const [licence, setLicence] = useState('');
@@ -98,22 +98,7 @@ function ImportModel() {
           <input type="checkbox" checked={commercialUse} onChange={(event) => setCommercialUse(event.target.checked)} />
           <span>Its licence allows commercial use</span>
         </label>
-        <button type="button" className="button button--primary" disabled={importing} onClick={() => picker.current?.click()}>
-          {importing ? 'Importing…' : 'Import .onnx'}
-        </button>
-        <input
-          ref={picker}
-          type="file"
-          accept=".onnx"
-          hidden
-          aria-label="Model file to import"
-          onChange={(event) => {
-            const file = event.target.files?.[0];
-            // Cleared so that choosing the same file again (after fixing what was wrong) imports it.
-            event.target.value = '';
-            if (file) void importFile(file);
-          }}
-        />
+        <ImportButton label="Import .onnx" busy={importing} accept=".onnx" fileLabel="Model file to import" onFile={(file) => void importFile(file)} />
       </div>
       {error && (
         <p className="model__error" role="alert">

@@ -1,12 +1,11 @@
-import { useEffect, useState } from 'react';
 import { invoke } from '../../api';
+import { StatTotals } from '../../components/StatTotals';
+import { useLoad } from '../../components/useLoad';
 import { useStore } from '../../store';
 import type { RenderStats as Stats } from '../../../src-shared/video';
-import { formatSpeed, formatVideoMade, messageOf, STATUS_LABELS } from './format';
+import { formatSpeed, formatVideoMade, STATUS_LABELS } from './format';
 
 const SHOWN_STATUSES = ['queued', 'rendering', 'completed', 'failed', 'cancelled', 'draft'] as const;
-
-type Load = { kind: 'loading' } | { kind: 'loaded'; stats: Stats } | { kind: 'failed'; message: string };
 
 function SpeedTable({ stats, by, caption, heading }: { stats: Stats; by: 'provider' | 'encoder'; caption: string; heading: string }) {
   const rows = stats.speed.filter((row) => row.by === by).sort((a, b) => b.renders - a.renders || a.key.localeCompare(b.key));
@@ -44,7 +43,6 @@ function SpeedTable({ stats, by, caption, heading }: { stats: Stats; by: 'provid
 
 /** The statistics of the original design, read from main again whenever a video's status changes. */
 export function RenderStats() {
-  const [load, setLoad] = useState<Load>({ kind: 'loading' });
   // Statuses only: progress events change the videos often, and they change no statistic.
   const statuses = useStore((state) =>
     Object.values(state.videos)
@@ -52,17 +50,7 @@ export function RenderStats() {
       .sort()
       .join(','),
   );
-
-  useEffect(() => {
-    let current = true;
-    invoke('stats:get', {}).then(
-      (stats) => current && setLoad({ kind: 'loaded', stats }),
-      (error: unknown) => current && setLoad({ kind: 'failed', message: messageOf(error) }),
-    );
-    return () => {
-      current = false;
-    };
-  }, [statuses]);
+  const load = useLoad<Stats>(() => invoke('stats:get', {}), [statuses]);
 
   return (
     <section className="panel stats" aria-labelledby="stats-heading">
@@ -77,35 +65,31 @@ export function RenderStats() {
       )}
       {load.kind === 'loaded' && (
         <>
-          <dl className="stats__totals">
-            <div className="stats__total">
-              <dt>Completed</dt>
-              <dd data-testid="stats-finished">{load.stats.finished}</dd>
-            </div>
-            <div className="stats__total">
-              <dt>Video made</dt>
-              <dd data-testid="stats-video-made">{formatVideoMade(load.stats.minutesOfVideo)}</dd>
-            </div>
-          </dl>
+          <StatTotals
+            totals={[
+              { label: 'Completed', value: load.value.finished, testId: 'stats-finished' },
+              { label: 'Video made', value: formatVideoMade(load.value.minutesOfVideo), testId: 'stats-video-made' },
+            ]}
+          />
 
           <h3 className="stats__heading">Videos by status</h3>
           <ul className="stats__statuses" aria-label="Videos by status">
             {SHOWN_STATUSES.map((status) => (
-              <li key={status} className="stats__status" aria-label={`${STATUS_LABELS[status]}: ${load.stats.byStatus[status]}`}>
+              <li key={status} className="stats__status" aria-label={`${STATUS_LABELS[status]}: ${load.value.byStatus[status]}`}>
                 <span className={`badge badge--${status}`}>{STATUS_LABELS[status]}</span>
-                <span className="stats__count">{load.stats.byStatus[status]}</span>
+                <span className="stats__count">{load.value.byStatus[status]}</span>
               </li>
             ))}
           </ul>
 
           <h3 className="stats__heading">Average speed</h3>
-          {load.stats.speed.length === 0 ? (
+          {load.value.speed.length === 0 ? (
             <p className="stats__hint">Speeds appear once a render has finished.</p>
           ) : (
             <>
               <p className="stats__hint">Seconds of video made per second of rendering.</p>
-              <SpeedTable stats={load.stats} by="provider" caption="By execution provider" heading="Provider" />
-              <SpeedTable stats={load.stats} by="encoder" caption="By encoder" heading="Encoder" />
+              <SpeedTable stats={load.value} by="provider" caption="By execution provider" heading="Provider" />
+              <SpeedTable stats={load.value} by="encoder" caption="By encoder" heading="Encoder" />
             </>
           )}
         </>

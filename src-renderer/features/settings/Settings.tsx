@@ -2,6 +2,7 @@ import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { invoke } from '../../api';
 import { Field } from '../../components/fields';
 import { loadAccount, useStore } from '../../store';
+import { About } from './About';
 import type { AccountSummary, EncoderReport } from '../../../src-shared/ipc';
 
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
@@ -188,6 +189,8 @@ export function Settings() {
           </p>
         )}
       </section>
+
+      <About />
     </section>
   );
 }

@@ -1,5 +1,6 @@
 import { useMemo, useRef, useState } from 'react';
 import { invoke, pathForFile } from '../../api';
+import { ImportButton } from '../../components/ImportButton';
 import { useStore } from '../../store';
 import { groupVoices, searchVoices } from '../../store/voices';
 import { VoiceRow, type PreviewState } from './VoiceRow';
@@ -27,7 +28,6 @@ export function Voices() {
   // Each request's number; an answer that is not the latest request's (the user moved on) is dropped.
   const latestPreview = useRef(0);
 
-  const picker = useRef<HTMLInputElement>(null);
   const [importing, setImporting] = useState(false);
   const [importError, setImportError] = useState<string | null>(null);
 
@@ -86,22 +86,7 @@ export function Voices() {
             folder and choose the <code>.onnx</code>.
           </p>
         </div>
-        <button type="button" className="button button--primary" disabled={importing} onClick={() => picker.current?.click()}>
-          {importing ? 'Importing…' : 'Import Piper voice'}
-        </button>
-        <input
-          ref={picker}
-          type="file"
-          accept=".onnx"
-          hidden
-          aria-label="Piper voice to import"
-          onChange={(event) => {
-            const file = event.target.files?.[0];
-            // Cleared so that choosing the same file again (after fixing its .onnx.json) imports it.
-            event.target.value = '';
-            if (file) void importVoice(file);
-          }}
-        />
+        <ImportButton label="Import Piper voice" busy={importing} accept=".onnx" fileLabel="Piper voice to import" onFile={(file) => void importVoice(file)} />
       </div>
 
       {importError && (

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import { messageOf } from './format';
+const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 export type Load<T> = { kind: 'loading' } | { kind: 'loaded'; value: T } | { kind: 'failed'; message: string };
 
