@@ -70,6 +70,23 @@ describe('the settings screen in Chromium', () => {
     await ui.page.screenshot({ path: join(SHOTS, 'settings-full.png'), fullPage: true });
   });
 
+  test('how many renders run at once is chosen here and kept by main', async () => {
+    await openSettings();
+    const field = settings().getByLabel('Renders at once');
+    await expect.poll(() => field.isEnabled()).toBe(true);
+    expect(await field.inputValue()).toBe('1');
+    await field.selectOption('2');
+    await expect
+      .poll(async () => {
+        const answer = await ui.harness.app.handlers['settings:get']({});
+        return answer.ok ? answer.value.renderConcurrency : undefined;
+      })
+      .toBe(2);
+    await ui.page.reload();
+    await openSettings();
+    await expect.poll(() => settings().getByLabel('Renders at once').inputValue()).toBe('2');
+  });
+
   test('the About section shows the version from package.json, the data folder in use and the cpu provider as available', async () => {
     await openSettings();
     const about = settings().getByRole('region', { name: 'About Mouthpiece' });

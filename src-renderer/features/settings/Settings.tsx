@@ -3,11 +3,53 @@ import { invoke } from '../../api';
 import { Field } from '../../components/fields';
 import { loadAccount, useStore } from '../../store';
 import { About } from './About';
-import type { AccountSummary, EncoderReport } from '../../../src-shared/ipc';
+import { MAX_RENDER_CONCURRENCY, type AccountSummary, type EncoderReport } from '../../../src-shared/ipc';
 
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 type Load<T> = { kind: 'loading' } | { kind: 'loaded'; value: T } | { kind: 'failed'; message: string };
+
+/** How many renders run at once: one by default; more only pays on a machine with many cores and a big GPU. */
+function ConcurrencyField() {
+  const [value, setValue] = useState<number | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  useEffect(() => {
+    invoke('settings:get', {}).then(
+      (settings) => setValue(settings.renderConcurrency),
+      (failure: unknown) => setError(`The settings could not be read: ${messageOf(failure)}`),
+    );
+  }, []);
+
+  async function choose(next: number) {
+    setError(null);
+    try {
+      setValue((await invoke('settings:save', { renderConcurrency: next })).renderConcurrency);
+    } catch (failure) {
+      setError(messageOf(failure));
+    }
+  }
+
+  return (
+    <Field id="settings-concurrency" label="Renders at once">
+      <select id="settings-concurrency" value={value ?? 1} disabled={value === null} aria-describedby="settings-concurrency-hint" onChange={(event) => void choose(Number(event.target.value))}>
+        {Array.from({ length: MAX_RENDER_CONCURRENCY }, (_, i) => i + 1).map((n) => (
+          <option key={n} value={n}>
+            {n}
+          </option>
+        ))}
+      </select>
+      <p id="settings-concurrency-hint" className="field__hint">
+        One at a time suits most machines; each extra render needs its own share of the processor and graphics memory.
+      </p>
+      {error && (
+        <p className="choice__error" role="alert">
+          {error}
+        </p>
+      )}
+    </Field>
+  );
+}
 
 /** The ffmpeg setting: a path to a system ffmpeg, or empty to look on PATH. */
 function FfmpegForm({ onSaved }: { onSaved(): void }) {
@@ -152,6 +194,11 @@ export function Settings() {
       <section className="settings__section" aria-labelledby="settings-ffmpeg-heading">
         <h3 id="settings-ffmpeg-heading">ffmpeg</h3>
         <FfmpegForm onSaved={() => void check()} />
+      </section>
+
+      <section className="settings__section" aria-labelledby="settings-queue-heading">
+        <h3 id="settings-queue-heading">Render queue</h3>
+        <ConcurrencyField />
       </section>
 
       <section className="settings__section" aria-labelledby="settings-encoders-heading">
