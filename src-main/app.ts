@@ -51,6 +51,8 @@ export interface App {
   voices: VoiceLibrary;
   /** The cloud account: the desktop app starts its background sync; the CLI settles after a render. */
   account: AccountSync;
+  /** Model downloads: the desktop app recovers the ones its last run was closed during. */
+  models: ModelDownloads;
   handlers: Handlers;
   onEvent(listener: (name: EventName, payload: unknown) => void): () => void;
   /** Pauses renders in flight (they resume on the next start) and closes the database; once, however often called. */
@@ -247,6 +249,7 @@ export async function openApp({ home, reveal, freeSpace, secretBox, cloudUrl }: 
     avatars,
     voices,
     account,
+    models,
     handlers,
     onEvent(listener) {
       listeners.add(listener);

@@ -108,6 +108,7 @@ async function start(): Promise<void> {
       : undefined,
   });
   core.account.start();
+  await core.models.recover();
   registerIpc(ipcMain, core.handlers, isTrustedSender);
   core.onEvent((name, payload) => {
     if (mainWindow && !mainWindow.isDestroyed()) mainWindow.webContents.send(name, payload);

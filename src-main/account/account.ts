@@ -33,7 +33,8 @@ export function trustedGrant(row: AccountsTable | undefined, options: TrustOptio
   return { grant: checked.grant, problem: null };
 }
 
-function limits(plan: 'free' | 'premium') {
+/** What a plan allows a render: its highest quality and whether the watermark goes on. */
+export function limits(plan: 'free' | 'premium') {
   return plan === 'premium' ? { tier: plan, maxQuality: '2160p', watermark: false } as const : { tier: plan, maxQuality: '1080p', watermark: true } as const;
 }
 

@@ -371,19 +371,20 @@ const PROGRESS_INTERVAL_MS = 150;
  */
 export class ModelDownloads {
   private readonly jobs = new Map<string, { controller: AbortController; begun: Promise<ModelSummary>; done: Promise<ModelSummary> }>();
-  private readonly ready: Promise<void>;
 
   constructor(
     private readonly db: Db,
     private readonly home: string,
     private readonly events: ModelDownloadEvents = {},
     private readonly settings: DownloadSettings = {},
-  ) {
-    this.ready = this.recover();
-  }
+  ) {}
 
-  /** A download the app was closed during: failed, with its partial files kept to continue from. */
-  private async recover(): Promise<void> {
+  /**
+   * Downloads the last run of the app was closed during: failed, with their partial files kept to
+   * continue from. The desktop app calls it once at start; not every process that opens the library
+   * may (a CLI render would fail a download the running app is making).
+   */
+  async recover(): Promise<void> {
     await this.db
       .updateTable('models')
       .set({ status: 'failed', error: 'the app closed during the download; download it again to continue where it stopped', updated_at: new Date().toISOString() })
@@ -397,7 +398,6 @@ export class ModelDownloads {
    * second call while it runs answers the same job.
    */
   async start(entry: string | CatalogueModel): Promise<{ model: ModelSummary; done: Promise<ModelSummary> }> {
-    await this.ready;
     const model = typeof entry === 'string' ? findCatalogueModel(entry) : entry;
     let job = this.jobs.get(model.id);
     if (!job) {

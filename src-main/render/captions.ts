@@ -178,6 +178,11 @@ function layoutCues(words: TimedWord[], limits: CueLimits): { from: number; to: 
   return cues;
 }
 
+/** Cues scene by scene: a caption never runs from one scene into the next. */
+export function sceneCues(words: TimedWord[], scenes: { start: number; end: number }[]): Cue[] {
+  return scenes.flatMap((scene) => buildCues(words.filter((w) => w.start >= scene.start - 0.01 && w.start < scene.end + 0.01)));
+}
+
 /**
  * Group timed words into caption cues of at most maxLines lines of maxLineChars characters,
  * breaking at sentences and phrases. Cues are in time order, never overlap and stay within the

@@ -16,11 +16,12 @@ import { SEGMENT_MODEL } from '../avatars/segment';
 import { resolveVoice, type VoiceRef } from '../voices/catalogue';
 import type { ClipAvatarData, PhotoAvatarData } from '../avatars/prepare';
 import { talkingClipStage } from './talkingClip';
-import { buildCues, toSrt, toVtt } from './captions';
+import { sceneCues, toSrt, toVtt } from './captions';
 import { composeStage, presenterOverlay, type AvatarOverlay } from './compose';
 import { talkingPhotoStage } from './talkingPhoto';
 import { StageRunner, sha256Of, type StageProgress } from './stage';
 import { mouthStage, presenterStage, speechStage, type AvatarStream, type Timeline } from './stages';
+import { limits } from '../account/account';
 
 export const FPS = 30;
 export const BUILTIN_AVATAR = BUILTIN_AVATAR_ID;
@@ -47,8 +48,7 @@ export interface RenderRequest {
 
 export type TemplateLookup = (id: string) => Promise<Template>;
 
-/** The free tier's limits: what a render gets when no account says otherwise. */
-export const FREE_LIMITS: NonNullable<RenderRequest['account']> = { tier: 'free', maxQuality: '1080p', watermark: true };
+
 
 export interface RenderResult {
   outputPath: string;
@@ -98,7 +98,8 @@ export async function checkProject(
   options: { lookupTemplate?: TemplateLookup; account?: RenderRequest['account'] } = {},
 ) {
   const template = await (options.lookupTemplate ?? (async (id: string) => findTemplate(id)))(project.template);
-  const account = options.account ?? FREE_LIMITS;
+  // Without an account, the free tier's limits.
+  const account = options.account ?? limits('free');
   if (QUALITIES.indexOf(project.quality) > QUALITIES.indexOf(account.maxQuality)) {
     throw new AppError(
       ErrorCode.BadInput,
@@ -262,8 +263,7 @@ export async function runRender(job: RenderJob, { signal, onProgress }: RenderRu
       );
       overlay = await presenterOverlay({ listPath: sprites.listPath, sprite: sprites.sprites, template, project, size, fps: FPS, timeline, workDir });
     }
-    // A caption never runs from one scene into the next.
-    const cues = timeline.scenes.flatMap((scene) => buildCues(timeline.words.filter((w) => w.start >= scene.start - 0.01 && w.start < scene.end + 0.01)));
+    const cues = sceneCues(timeline.words, timeline.scenes);
     const composed = await runner.run('compose', composeStage, {
       timeline,
       project,

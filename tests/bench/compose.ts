@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { frameSize, projectSchema } from '../../src-shared/project';
 import { SOFTWARE_ENCODER, encoderArgs } from '../../src-main/media/encoders';
 import { ffmpegPath, runFfmpeg } from '../../src-main/media/ffmpeg';
-import { buildCues } from '../../src-main/render/captions';
+import { sceneCues } from '../../src-main/render/captions';
 import { AUDIO_CODEC_ARGS, SEGMENTS_DIR, composeStage, presenterOverlay } from '../../src-main/render/compose';
 import { FPS } from '../../src-main/render/renderProject';
 import { mouthStage, presenterStage, speechStage } from '../../src-main/render/stages';
@@ -43,7 +43,7 @@ export async function benchCompose(): Promise<void> {
   const frames = await mouthStage({ timeline, fps: FPS }, context);
   const spriteHeight = 2 * Math.round((template.avatar.scale * size.height) / 2);
   const sprites = await presenterStage({ frames, fps: FPS, spriteHeight, cacheDir: join(dir, 'cache'), workDir: dir }, context);
-  const cues = timeline.scenes.flatMap((scene) => buildCues(timeline.words.filter((w) => w.start >= scene.start && w.start < scene.end)));
+  const cues = sceneCues(timeline.words, timeline.scenes);
   const encoder = { binary: ffmpegPath(), encoder: SOFTWARE_ENCODER };
 
   const compose = async (name: string) => {
