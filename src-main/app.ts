@@ -33,6 +33,9 @@ import {
   type MissingPurpose,
 } from './models/registry';
 import type { ModelImport, ModelKind, ModelSearch } from '../src-shared/model';
+import type { AssistantSave } from '../src-shared/assistant';
+import { ScriptAssistant } from './assistant/assistant';
+import { Batches } from './batches/batches';
 import { readStats } from './render/stats';
 import { chooseEncoder } from './media/encoders';
 import { resolveAvatar } from './avatars/library';
@@ -53,6 +56,8 @@ export interface App {
   account: AccountSync;
   /** Model downloads: the desktop app recovers the ones its last run was closed during. */
   models: ModelDownloads;
+  assistant: ScriptAssistant;
+  batches: Batches;
   handlers: Handlers;
   onEvent(listener: (name: EventName, payload: unknown) => void): () => void;
   /** Pauses renders in flight (they resume on the next start) and closes the database; once, however often called. */
@@ -109,7 +114,10 @@ export async function openApp({ home, reveal, freeSpace, secretBox, cloudUrl }: 
   });
   const queue = new RenderQueue(db, home, {
     progress: (p) => emit('render:progress', p),
-    changed: (v) => emit('videos:changed', v),
+    changed: (v) => {
+      emit('videos:changed', v);
+      batches.videoChanged(v);
+    },
   }, {
     freeSpace,
     onSpent: () => {
@@ -123,6 +131,8 @@ export async function openApp({ home, reveal, freeSpace, secretBox, cloudUrl }: 
     changed: (a) => emit('avatars:changed', a),
   });
   const voices = new VoiceLibrary(db, home);
+  const batches = new Batches(db, home, queue, { changed: (b) => emit('batches:changed', b) });
+  const assistant = new ScriptAssistant(db, home, { box: secretBox, delta: (d) => emit('assistant:delta', d) });
   const detachModels = useModelRegistry(db, home);
   const models = new ModelDownloads(db, home, {
     progress: (p) => emit('models:progress', p),
@@ -242,6 +252,19 @@ export async function openApp({ home, reveal, freeSpace, secretBox, cloudUrl }: 
       return { path, licence: WAV2LIP_LICENCE_NOTE };
     },
     'app:info': () => appInfo(home),
+    'assistant:get': () => assistant.settings(),
+    'assistant:save': (input: AssistantSave) => assistant.save(input),
+    'assistant:write': (input: { requestId: string; brief: string; project?: ProjectDraft }) => assistant.write(input),
+    'assistant:cancel': ({ requestId }: { requestId: string }) => assistant.cancel(requestId),
+    'batches:check': ({ videoId, csvPath }: { videoId: string; csvPath: string }) => batches.check(videoId, csvPath),
+    'batches:start': async (input: { videoId: string; csvPath: string; outDir?: string }) => (await batches.start(input)).batch,
+    'batches:list': () => batches.list(),
+    'batches:cancel': ({ batchId }: { batchId: string }) => batches.cancel(batchId),
+    'batches:reveal': async ({ batchId }: { batchId: string }) => {
+      const path = await batches.resultsPath(batchId);
+      reveal?.(path);
+      return { path };
+    },
   });
   return {
     db,
@@ -250,6 +273,8 @@ export async function openApp({ home, reveal, freeSpace, secretBox, cloudUrl }: 
     voices,
     account,
     models,
+    assistant,
+    batches,
     handlers,
     onEvent(listener) {
       listeners.add(listener);
@@ -259,7 +284,7 @@ export async function openApp({ home, reveal, freeSpace, secretBox, cloudUrl }: 
       closed ??= (async () => {
         // A preview still being drawn writes into the cache; stop it and let it finish before the database goes.
         preview?.controller.abort();
-        await Promise.all([queue.close(), avatars.close(), models.close(), preview?.made.catch(() => undefined)]);
+        await Promise.all([queue.close(), avatars.close(), models.close(), assistant.close(), preview?.made.catch(() => undefined)]);
         detachModels();
         await account.stop();
         await db.destroy();

@@ -5,6 +5,8 @@ import { modelChannels, type ModelEvents } from './model';
 import type { AvatarProgress, AvatarSummary } from './avatar';
 import type { RenderProgress, RenderStats, VideoSummary } from './video';
 import { VOICE_ID_PATTERN, type VoiceSummary } from './voice';
+import { MAX_BRIEF_CHARS, assistantSaveSchema, type AssistantDelta, type AssistantDraft, type AssistantSettings } from './assistant';
+import type { BatchCheck, BatchSummary } from './batch';
 
 const id = z.string().regex(/^[0-9a-f-]{8,64}$/, 'an id');
 const credentials = z
@@ -208,6 +210,37 @@ export const channels = {
     input: z.object({}).strict(),
     output: {} as AppInfo,
   },
+  /** The script assistant's endpoint, model and whether a key is stored. */
+  'assistant:get': { input: z.object({}).strict(), output: {} as AssistantSettings },
+  /** Save the assistant's settings; the key is kept encrypted like the account's tokens. */
+  'assistant:save': { input: assistantSaveSchema, output: {} as AssistantSettings },
+  /**
+   * Write a script from a brief: assistant:delta events carry the text as it arrives, and the
+   * answer is a title and scenes checked against the project schema (or an error that says what
+   * the endpoint did wrong). `project` gives the assistant the video's current settings.
+   */
+  'assistant:write': {
+    input: z.object({ requestId: id, brief: z.string().trim().min(1).max(MAX_BRIEF_CHARS), project: projectDraftSchema.optional() }).strict(),
+    output: {} as AssistantDraft,
+  },
+  /** Stop a request; its assistant:write rejects as cancelled. */
+  'assistant:cancel': { input: z.object({ requestId: id }).strict(), output: {} as { requestId: string } },
+  /** Check a video's project (its {{variables}}) against a CSV file: every problem with its row number, and the credits. */
+  'batches:check': { input: z.object({ videoId: id, csvPath: z.string().min(1).max(4096) }).strict(), output: {} as BatchCheck },
+  /**
+   * Render one video per CSV row, queued together; refused (with the problems) unless the check
+   * is clean and the credits cover the whole batch. outDir: the library's videos folder when left out.
+   */
+  'batches:start': {
+    input: z.object({ videoId: id, csvPath: z.string().min(1).max(4096), outDir: z.string().min(1).max(4096).optional() }).strict(),
+    output: {} as BatchSummary,
+  },
+  /** Every batch, newest first. */
+  'batches:list': { input: z.object({}).strict(), output: {} as BatchSummary[] },
+  /** Cancel every row not yet made; the rows made stay. */
+  'batches:cancel': { input: z.object({ batchId: id }).strict(), output: {} as BatchSummary },
+  /** Show the batch's results CSV in the system's file manager; answers its path. */
+  'batches:reveal': { input: z.object({ batchId: id }).strict(), output: {} as { path: string } },
   /** The model registry (see src-shared/model.ts). */
   ...modelChannels,
 } as const;
@@ -223,6 +256,8 @@ export interface Events extends ModelEvents {
   'videos:changed': VideoSummary;
   'avatars:progress': AvatarProgress;
   'avatars:changed': AvatarSummary;
+  'assistant:delta': AssistantDelta;
+  'batches:changed': BatchSummary;
 }
 export type EventName = keyof Events;
 export const EVENT_NAMES: EventName[] = [
@@ -234,6 +269,8 @@ export const EVENT_NAMES: EventName[] = [
   'models:changed',
   'models:removed',
   'account:changed',
+  'assistant:delta',
+  'batches:changed',
 ];
 
 /** What the preload exposes on `window.mouthpiece`: invoke, on and pathForFile. */

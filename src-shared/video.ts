@@ -18,6 +18,9 @@ export interface VideoSummary {
   encoder: string | null;
   /** What the last render wants the user to know (a hardware encoder that failed, say). */
   note: string | null;
+  /** The batch this video is one row of, and its spreadsheet row (the header is row 1). */
+  batchId: string | null;
+  batchRow: number | null;
   createdAt: string;
   updatedAt: string;
 }

@@ -20,6 +20,25 @@ export interface VideosTable {
   encoder: string | null;
   /** What the last render wants the user to know (a hardware encode that fell back to software). */
   note: string | null;
+  /** The batch this video is one row of (null for a video of its own), and its spreadsheet row. */
+  batch_id: string | null;
+  batch_row: number | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** A personalised batch: one project with {{variables}}, one video per CSV row. */
+export interface BatchesTable {
+  id: string;
+  title: string;
+  /** The project as written, with its {{variables}} (each row's video holds its filled copy). */
+  project_json: string;
+  /** The CSV read when the batch started: its path, header and rows, kept for the results file. */
+  csv_path: string;
+  columns_json: string;
+  rows_json: string;
+  out_dir: string;
+  results_path: string;
   created_at: string;
   updated_at: string;
 }
@@ -156,4 +175,5 @@ export interface Database {
   settings: SettingsTable;
   audit_log: AuditLogTable;
   models: ModelsTable;
+  batches: BatchesTable;
 }

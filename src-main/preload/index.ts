@@ -13,6 +13,8 @@ const EVENTS: Record<EventName, true> = {
   'models:changed': true,
   'models:removed': true,
   'account:changed': true,
+  'assistant:delta': true,
+  'batches:changed': true,
 };
 const EVENT_LIST = Object.keys(EVENTS).join(', ');
 

@@ -29,6 +29,9 @@ export const encoderCacheFile = (home: string) => join(home, 'cache', 'encoders.
 /** A video's work folder: its checkpoints, kept until its render completes, fails or is cancelled. */
 export const workDirOf = (home: string, videoId: string) => join(home, 'work', videoId);
 
+/** What the rows of one batch make once and share; removed when the batch ends. */
+export const sharedDirOf = (home: string, batchId: string) => join(home, 'work', `batch-${batchId}`);
+
 /** Refuse an output path we could not write, before any work is done. */
 export async function checkOutputPath(path: string): Promise<void> {
   if (extname(path).toLowerCase() !== '.mp4') {
@@ -444,6 +447,7 @@ export class RenderQueue {
         outputPath,
         workDir,
         cacheDir: join(this.home, 'cache'),
+        ...(row.batch_id ? { sharedDir: sharedDirOf(this.home, row.batch_id) } : {}),
         account: await readAccount(this.db),
         encoder,
         template: await resolveTemplate(this.db, project.template),

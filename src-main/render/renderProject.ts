@@ -33,6 +33,11 @@ export interface RenderRequest {
   workDir: string;
   /** Caches shared by renders (pre-rendered presenter sprites). */
   cacheDir: string;
+  /**
+   * Work shared by the renders of one batch (the avatar's preparation, template assets, scenes
+   * every row speaks alike), made by the first row that needs it and reused by the others.
+   */
+  sharedDir?: string;
   signal: AbortSignal;
   onProgress: (progress: StageProgress) => void;
   lookupAvatar?: AvatarLookup;
@@ -171,6 +176,7 @@ export interface RenderJob {
   /** The render's own folder: checkpoints live here until the render completes. */
   workDir: string;
   cacheDir: string;
+  sharedDir?: string;
 }
 
 /** Check a request and resolve what it names (template, avatar, voices, account) into a job. */
@@ -190,6 +196,7 @@ export async function prepareRender(request: Omit<RenderRequest, 'signal' | 'onP
     outputPath: request.outputPath,
     workDir: request.workDir,
     cacheDir: request.cacheDir,
+    ...(request.sharedDir ? { sharedDir: request.sharedDir } : {}),
   };
 }
 

@@ -22,7 +22,7 @@ import type { StageProgress } from './stage';
  * checks the rest itself: espeak's voices are looked up in the engine the worker loads anyway,
  * which takes main's event loop a blocking 150 ms or more.
  */
-export interface RenderOrder extends Pick<RenderRequest, 'project' | 'outputPath' | 'workDir' | 'cacheDir' | 'account' | 'encoder'> {
+export interface RenderOrder extends Pick<RenderRequest, 'project' | 'outputPath' | 'workDir' | 'cacheDir' | 'sharedDir' | 'account' | 'encoder'> {
   template: Template;
   avatar: ResolvedAvatar;
   voices: [string, VoiceRef][];

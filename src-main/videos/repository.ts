@@ -19,12 +19,14 @@ export function toSummary(row: VideosTable): VideoSummary {
     durationSeconds: row.duration_seconds,
     encoder: row.encoder,
     note: row.note,
+    batchId: row.batch_id,
+    batchRow: row.batch_row,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
 }
 
-export async function insertVideo(db: Db, project: Project): Promise<VideosTable> {
+export async function insertVideo(db: Db, project: Project, batch?: { batchId: string; row: number }): Promise<VideosTable> {
   const now = new Date().toISOString();
   const row: VideosTable = {
     id: randomUUID(),
@@ -40,6 +42,8 @@ export async function insertVideo(db: Db, project: Project): Promise<VideosTable
     duration_seconds: null,
     encoder: null,
     note: null,
+    batch_id: batch?.batchId ?? null,
+    batch_row: batch?.row ?? null,
     created_at: now,
     updated_at: now,
   };

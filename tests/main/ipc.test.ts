@@ -26,6 +26,8 @@ function summary(overrides: Partial<VideoSummary> = {}): VideoSummary {
     durationSeconds: null,
     encoder: null,
     note: null,
+    batchId: null,
+    batchRow: null,
     createdAt: '2025-01-01T00:00:00.000Z',
     updatedAt: '2025-01-01T00:00:00.000Z',
     ...overrides,
@@ -89,6 +91,15 @@ function handlersRecordingCalls() {
     'voices:preview': record('voices:preview', { url: 'data:' }),
     'lipsync:check': record('lipsync:check', { path: '/m.onnx', licence: 'x' }),
     'app:info': record('app:info', { version: '0.1.0', dataDir: '/tmp/mouthpiece', ffmpeg: '6.0 (/usr/bin/ffmpeg)', providers: [{ name: 'cpu', available: true }] }),
+    'assistant:get': record('assistant:get', { endpoint: null, model: null, hasKey: false }),
+    'assistant:save': record('assistant:save', { endpoint: null, model: null, hasKey: false }),
+    'assistant:write': record('assistant:write', { title: 'x', scenes: [] }),
+    'assistant:cancel': record('assistant:cancel', { requestId: VIDEO_ID }),
+    'batches:check': record('batches:check', {} as never),
+    'batches:start': record('batches:start', {} as never),
+    'batches:list': record('batches:list', []),
+    'batches:cancel': record('batches:cancel', {} as never),
+    'batches:reveal': record('batches:reveal', { path: '/tmp/results.csv' }),
   });
   return { handlers, calls };
 }

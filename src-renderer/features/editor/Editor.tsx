@@ -5,6 +5,8 @@ import { loadAccount, useStore } from '../../store';
 import { without, type EditorProject, type SceneDraft } from '../../store/editor';
 import { errorCode } from '../../../src-shared/errors';
 import { saveNow, useAutosave } from './autosave';
+import { WriteForMe } from './Assistant';
+import { BatchPanel } from './Batch';
 import { Preview } from './Preview';
 import { ProjectFields } from './ProjectFields';
 import { RenderBar, type RenderRefusal } from './RenderBar';
@@ -194,6 +196,7 @@ export function Editor({ active, onClose }: { active: boolean; onClose(): void }
           />
         </label>
         <SaveIndicator />
+        <WriteForMe />
         <div className="editor__history">
           <button type="button" className="button button--quiet" disabled={!canUndo} onClick={undo} title="Ctrl+Z">
             Undo
@@ -214,6 +217,7 @@ export function Editor({ active, onClose }: { active: boolean; onClose(): void }
         </div>
         <aside className="panel editor__side" aria-label="Video settings">
           <RenderBar project={project} account={account} accountError={accountError} busy={rendering} error={renderError} onRender={() => void render()} onOpenAccount={showAccount} />
+          <BatchPanel videoId={videoId} project={project} />
           <TemplatePicker
             state={templates}
             value={templateId}

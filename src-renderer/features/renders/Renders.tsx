@@ -1,6 +1,7 @@
 import { useMemo } from 'react';
 import { useStore } from '../../store';
 import { sortRenders } from '../../store/videos';
+import { Batches } from './Batches';
 import { RenderRow } from './RenderRow';
 import { RenderStats } from './RenderStats';
 
@@ -41,6 +42,7 @@ export function Renders() {
           )
         )}
       </section>
+      <Batches />
       <RenderStats />
     </>
   );

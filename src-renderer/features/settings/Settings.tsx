@@ -3,6 +3,7 @@ import { invoke } from '../../api';
 import { Field } from '../../components/fields';
 import { loadAccount, useStore } from '../../store';
 import { About } from './About';
+import { AssistantSettingsSection } from './Assistant';
 import { MAX_RENDER_CONCURRENCY, type AccountSummary, type EncoderReport } from '../../../src-shared/ipc';
 
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
@@ -237,6 +238,7 @@ export function Settings() {
         )}
       </section>
 
+      <AssistantSettingsSection />
       <About />
     </section>
   );

@@ -42,7 +42,7 @@ describe('database', () => {
       expect(found.rows[0].n, table).toBe(1);
     }
     const applied = await sql<{ name: string }>`select name from kysely_migration`.execute(db);
-    expect(applied.rows.map((r) => r.name)).toEqual(['001_initial', '002_avatar_preparation', '003_templates_and_project_v2', '004_models', '005_account_sync']);
+    expect(applied.rows.map((r) => r.name)).toEqual(['001_initial', '002_avatar_preparation', '003_templates_and_project_v2', '004_models', '005_account_sync', '006_batches']);
     await db.destroy();
   });
 });
@@ -60,7 +60,7 @@ describe('002_avatar_preparation', () => {
     await expect(migrated.updateTable('avatars').set({ status: 'baking' as never }).execute()).rejects.toThrow(/CHECK/);
     await expect(migrated.updateTable('avatars').set({ progress: 2 }).execute()).rejects.toThrow(/CHECK/);
     const applied = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(migrated);
-    expect(applied.rows.map((r) => r.name)).toEqual(['001_initial', '002_avatar_preparation', '003_templates_and_project_v2', '004_models', '005_account_sync']);
+    expect(applied.rows.map((r) => r.name)).toEqual(['001_initial', '002_avatar_preparation', '003_templates_and_project_v2', '004_models', '005_account_sync', '006_batches']);
     await migrated.destroy();
   });
 });
