@@ -144,7 +144,7 @@ export type ProjectInput = z.input<typeof projectSchema>;
 export type Project = z.infer<typeof projectSchema>;
 
 /** Speaking rate used to estimate a script's length before it is spoken (espeak-ng's default pace). */
-const WORDS_PER_SECOND = 2.6;
+export const WORDS_PER_SECOND = 2.6;
 
 /** Estimated length of the finished video in seconds: speech, pauses, padding and cards. */
 export function estimateSeconds(project: Pick<ProjectInput, 'scenes' | 'speed' | 'intro' | 'outro'>): number {

@@ -23,7 +23,12 @@ export type DomainEvent =
   | 'voice.deleted'
   | 'template.created'
   | 'template.saved'
-  | 'template.deleted';
+  | 'template.deleted'
+  /** The script assistant wrote a script (the endpoint's host, model, scenes and length; never the brief). */
+  | 'assistant.written'
+  | 'batch.started'
+  | 'batch.finished'
+  | 'batch.cancelled';
 
 export async function recordEvent(db: Db, type: DomainEvent, subjectId: string | null, data?: unknown): Promise<void> {
   await db
