@@ -285,6 +285,8 @@ export async function openApp({ home, reveal, freeSpace, secretBox, cloudUrl }: 
         // A preview still being drawn writes into the cache; stop it and let it finish before the database goes.
         preview?.controller.abort();
         await Promise.all([queue.close(), avatars.close(), models.close(), assistant.close(), preview?.made.catch(() => undefined)]);
+        // Pausing renders changes batch rows; their batches' results files are written before the database goes.
+        await batches.close();
         detachModels();
         await account.stop();
         await db.destroy();

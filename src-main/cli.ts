@@ -1,9 +1,10 @@
 import { mkdir } from 'node:fs/promises';
-import { basename, extname, join, resolve } from 'node:path';
+import { basename, extname, isAbsolute, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AppError, ErrorCode, errorCode, toErrorData } from '../src-shared/errors';
-import { FORMATS, QUALITIES, type ProjectInput } from '../src-shared/project';
-import type { RenderProgress } from '../src-shared/video';
+import { FORMATS, QUALITIES, type Project, type ProjectInput } from '../src-shared/project';
+import type { BatchSummary } from '../src-shared/batch';
+import type { RenderProgress, VideoSummary } from '../src-shared/video';
 import { appInfo, openApp, type App } from './app';
 import { defaultHome } from './paths';
 import { resolveAvatar } from './avatars/library';
@@ -41,6 +42,13 @@ const USAGE = `Usage: npm run render -- [project.json] [options]
                        default: the fastest that really works on this machine
   -o, --out FILE       output .mp4 (default: the title, in this folder); OUT.srt, OUT.vtt
                        and the thumbnail OUT.jpg are written beside it
+  --batch FILE.csv     one video per row of the CSV: the project's {{variables}} (e.g.
+                       {{first_name}}) take the values of the columns with their names. Every
+                       row is checked first, and the credits for all of them; nothing renders
+                       unless all is well. Videos are named ROW-VALUE.mp4 (e.g. 003-anna.mp4);
+                       results.csv beside them gives each row's video or error
+  --out-dir DIR        the folder for a --batch's videos (default: a new folder in the
+                       library's videos folder)
   --json               one JSON progress event per line on stdout (with fps and etaSeconds
                        once known)
   --resume             resume every unfinished render in the library (the desktop app does
@@ -53,7 +61,8 @@ const USAGE = `Usage: npm run render -- [project.json] [options]
                        providers on this machine and the data folder, and exit
 
 Renders are recorded in the library the desktop app shows (${defaultHome()}; MOUTHPIECE_HOME moves it).
-Exit status: 0 done, 2 bad input, 1 any other failure.`;
+Exit status: 0 done (with --batch: every row made), 2 bad input, 1 any other failure (with
+--batch: any row failed or was cancelled; Ctrl-C cancels the rows not yet made).`;
 
 class UsageError extends AppError {
   constructor(message: string) {
@@ -79,6 +88,8 @@ async function main(argv: string[]): Promise<number> {
         format: { type: 'string' },
         encoder: { type: 'string' },
         out: { type: 'string', short: 'o' },
+        batch: { type: 'string' },
+        'out-dir': { type: 'string' },
         json: { type: 'boolean' },
         'list-templates': { type: 'boolean' },
         'list-voices': { type: 'boolean' },
@@ -124,6 +135,12 @@ async function main(argv: string[]): Promise<number> {
   }
   if (values.list) return listRenders(values.json === true);
   if (values.resume) return resumeRenders(values.json === true);
+  if (values.batch !== undefined && values.out !== undefined) {
+    throw new UsageError('--out names one video; a --batch makes one per row, so give --out-dir FOLDER for them');
+  }
+  if (values['out-dir'] !== undefined && values.batch === undefined) {
+    throw new UsageError('--out-dir is the folder of a --batch\'s videos; for one video give -o FILE.mp4');
+  }
   if (positionals.length > 1) throw new UsageError(`expected at most one project file, got ${positionals.length}`);
   if (positionals.length === 1 && (values.text !== undefined || values.audio !== undefined)) {
     throw new UsageError('give either a project file or --text/--audio, not both');
@@ -153,7 +170,7 @@ async function main(argv: string[]): Promise<number> {
   const json = values.json === true;
   const slug = project.title.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 40) || 'video';
   const outputPath = resolve(values.out ?? `${slug}.mp4`);
-  await checkOutputPath(outputPath);
+  if (values.batch === undefined) await checkOutputPath(outputPath);
 
   const app = await openApp({ home: defaultHome() });
   try {
@@ -178,6 +195,7 @@ async function main(argv: string[]): Promise<number> {
     await app.close();
     throw error;
   }
+  if (values.batch !== undefined) return renderBatch(app, project, values.batch, values['out-dir'], json);
   const started = performance.now();
   printProgress(app, json);
   try {
@@ -227,17 +245,93 @@ async function settleSpends(app: App): Promise<void> {
   clearTimeout(timer);
 }
 
-/** Progress on stderr as one rewritten line, or with --json as JSON lines on stdout. */
-function printProgress(app: App, json: boolean): void {
+/**
+ * --batch: one video per CSV row, queued together. A line per row as it ends, then the results
+ * file and the counts; Ctrl-C cancels the rows not yet made.
+ */
+async function renderBatch(app: App, project: Project, csvPath: string, outDir: string | undefined, json: boolean): Promise<number> {
+  const started = performance.now();
+  const rowOf = new Map<string, number>();
+  // Rows may end before start() answers with the batch's id: their news waits here until then.
+  const ended: VideoSummary[] = [];
+  let batchId: string | undefined;
+  const reported = new Set<string>();
+  const report = (video: VideoSummary) => {
+    if (video.batchId !== batchId || reported.has(video.id)) return;
+    reported.add(video.id);
+    if (process.stderr.isTTY && !json) process.stderr.write(`\r${''.padEnd(48)}\r`);
+    const row = video.batchRow;
+    if (json) {
+      const outcome = video.status === 'completed' ? { output: video.outputPath, duration: video.durationSeconds } : video.status === 'failed' ? { error: video.error } : {};
+      console.log(JSON.stringify({ type: 'row', row, videoId: video.id, status: video.status, ...outcome }));
+    } else if (video.status === 'completed') console.log(`row ${row}: ${shownPath(video.outputPath ?? '')}`);
+    else if (video.status === 'failed') console.error(`row ${row} failed: ${video.error}`);
+    else console.error(`row ${row} cancelled`);
+  };
+  const detach = app.onEvent((name, payload) => {
+    if (name !== 'videos:changed') return;
+    const video = payload as VideoSummary;
+    if (!video.batchId || video.batchRow === null) return;
+    rowOf.set(video.id, video.batchRow);
+    if (video.status !== 'completed' && video.status !== 'failed' && video.status !== 'cancelled') return;
+    if (batchId === undefined) ended.push(video);
+    else report(video);
+  });
+  printProgress(app, json, rowOf);
+  // Ctrl-C while the rows are being queued cancels them once they are.
+  let interrupted = false;
+  const stop = () => {
+    interrupted = true;
+    if (batchId !== undefined) void app.batches.cancel(batchId).catch(() => undefined);
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  try {
+    const { batch, done } = await app.batches.start({ project, csvPath, ...(outDir !== undefined ? { outDir } : {}) });
+    batchId = batch.id;
+    ended.splice(0).forEach(report);
+    if (interrupted) stop();
+    if (json) console.log(JSON.stringify({ type: 'batch', batchId: batch.id, rows: batch.rows, outDir: batch.outDir, results: batch.resultsPath }));
+    else console.error(`rendering ${batch.rows} videos into ${shownPath(batch.outDir)}`);
+    const summary: BatchSummary = await done;
+    if (summary.completed > 0) await settleSpends(app);
+    const seconds = (performance.now() - started) / 1000;
+    if (json) {
+      const { id, status, rows, completed, failed, cancelled, outDir: dir, resultsPath } = summary;
+      console.log(JSON.stringify({ type: 'batch-done', batchId: id, status, rows, completed, failed, cancelled, outDir: dir, results: resultsPath, seconds: round(seconds) }));
+    } else {
+      const others = [summary.failed ? `${summary.failed} failed` : '', summary.cancelled ? `${summary.cancelled} cancelled` : ''].filter(Boolean).join(', ');
+      console.log(`results: ${shownPath(summary.resultsPath)}`);
+      console.log(`${summary.completed} of ${summary.rows} videos made${others ? `, ${others}` : ''} in ${seconds.toFixed(1)} s`);
+    }
+    return summary.status === 'completed' ? 0 : 1;
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+    detach();
+    await app.close();
+  }
+}
+
+/** A path as typed: relative when it is under this folder. */
+function shownPath(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
+}
+
+/** Progress on stderr as one rewritten line, or with --json as JSON lines on stdout; a batch's rows say which row. */
+function printProgress(app: App, json: boolean, rowOf?: Map<string, number>): void {
   let lastLine = '';
   app.onEvent((name, payload) => {
     if (name !== 'render:progress') return;
     const p = payload as RenderProgress;
+    const row = rowOf?.get(p.videoId);
     if (json) {
       console.log(
         JSON.stringify({
           type: 'progress',
           videoId: p.videoId,
+          ...(row !== undefined ? { row } : {}),
           stage: p.stage,
           progress: round(p.progress),
           stageProgress: round(p.stageProgress),
@@ -247,7 +341,7 @@ function printProgress(app: App, json: boolean): void {
       );
     } else {
       const pace = [p.fps !== undefined ? `${p.fps.toFixed(0)} fps` : '', p.etaSeconds !== undefined ? `${formatSeconds(p.etaSeconds)} left` : ''].filter(Boolean).join(', ');
-      const line = `${p.stage.padEnd(8)} ${String(Math.floor(p.progress * 100)).padStart(3)}%${pace ? `  ${pace}` : ''}`;
+      const line = `${row !== undefined ? `row ${row} ` : ''}${p.stage.padEnd(8)} ${String(Math.floor(p.progress * 100)).padStart(3)}%${pace ? `  ${pace}` : ''}`;
       if (line !== lastLine && process.stderr.isTTY) process.stderr.write(`\r${line.padEnd(40)}`);
       lastLine = line;
     }

@@ -118,3 +118,26 @@ describe('004_models', () => {
     await migrated.destroy();
   });
 });
+
+describe('006_batches', () => {
+  it('adds batches to a database with videos, which stay videos of their own, and ties a batch row to its batch', async () => {
+    const file = dbFile();
+    const db = await openDatabase(file, { until: '005_account_sync' });
+    const now = '2026-01-01T00:00:00.000Z';
+    const video = { title: 'T', project_json: '{}', status: 'completed', stage: 'compose', progress: 1, output_path: '/v.mp4', work_dir: null, error: null, timings_json: null, duration_seconds: 3, encoder: 'libx264', note: null, created_at: now, updated_at: now };
+    await db.insertInto('videos').values({ ...video, id: 'v1' } as never).execute();
+    await db.destroy();
+
+    const migrated = await openDatabase(file);
+    expect(await migrated.selectFrom('videos').selectAll().execute()).toEqual([{ ...video, id: 'v1', batch_id: null, batch_row: null }]);
+    const batch = { id: 'b1', title: 'Hi {{first_name}}', project_json: '{}', csv_path: '/p.csv', columns_json: '["first_name"]', rows_json: '[]', out_dir: '/out', results_path: '/out/results.csv', created_at: now, updated_at: now };
+    await migrated.insertInto('batches').values(batch).execute();
+    await migrated.insertInto('videos').values({ ...video, id: 'v2', batch_id: 'b1', batch_row: 2 } as never).execute();
+    // A row of a batch that does not exist is refused (foreign keys are on).
+    await expect(migrated.insertInto('videos').values({ ...video, id: 'v3', batch_id: 'nope', batch_row: 2 } as never).execute()).rejects.toThrow(/FOREIGN KEY/);
+    expect(await migrated.selectFrom('videos').select(['id', 'batch_id', 'batch_row']).where('batch_id', '=', 'b1').execute()).toEqual([{ id: 'v2', batch_id: 'b1', batch_row: 2 }]);
+    const index = await sql<{ name: string }>`select name from sqlite_master where type = 'index' and name = 'videos_batch'`.execute(migrated);
+    expect(index.rows).toEqual([{ name: 'videos_batch' }]);
+    await migrated.destroy();
+  });
+});
