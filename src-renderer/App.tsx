@@ -46,6 +46,10 @@ export function App() {
   useEffect(() => {
     if (accountShown > 0) setScreen('account');
   }, [accountShown]);
+  const rendersShown = useStore((state) => state.rendersShown);
+  useEffect(() => {
+    if (rendersShown > 0) setScreen('renders');
+  }, [rendersShown]);
   const screens = SCREENS.filter(({ id }) => id !== 'editor' || editorVideoId !== null);
 
   return (

@@ -2,12 +2,13 @@ import { create } from 'zustand';
 import { invoke, on } from '../api';
 import { createAccountSlice, type AccountSlice } from './account';
 import { createAvatarsSlice, type AvatarsSlice } from './avatars';
+import { createBatchesSlice, type BatchesSlice } from './batches';
 import { createEditorSlice, type EditorSlice } from './editor';
 import { createModelsSlice, type ModelsSlice } from './models';
 import { createVideosSlice, type VideosSlice } from './videos';
 import { createVoicesSlice, type VoicesSlice } from './voices';
 
-export type Store = VideosSlice & AvatarsSlice & VoicesSlice & EditorSlice & ModelsSlice & AccountSlice;
+export type Store = VideosSlice & AvatarsSlice & VoicesSlice & EditorSlice & ModelsSlice & AccountSlice & BatchesSlice;
 
 export const useStore = create<Store>()((...args) => ({
   ...createVideosSlice(...args),
@@ -16,6 +17,7 @@ export const useStore = create<Store>()((...args) => ({
   ...createEditorSlice(...args),
   ...createModelsSlice(...args),
   ...createAccountSlice(...args),
+  ...createBatchesSlice(...args),
 }));
 
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
@@ -40,7 +42,7 @@ export function loadAccount(): Promise<void> {
 
 /**
  * Keep the store in step with main: listen first, then load the library, the avatars, the voices,
- * the models and the account, so no change made while a list is on its way is missed (voices
+ * the models, the batches and the account, so no change made while a list is on its way is missed (voices
  * change only through this page, so they have no events). Returns the function that stops listening.
  */
 export function connectStore(): () => void {
@@ -49,6 +51,7 @@ export function connectStore(): () => void {
   const { receiveVoices, failVoices } = useStore.getState();
   const { receiveModels, receiveModel, receiveModelProgress, dropModel, failModels } = useStore.getState();
   const { receiveAccount } = useStore.getState();
+  const { receiveBatch, receiveBatches, failBatches } = useStore.getState();
   const stops = [
     on('videos:changed', (video) => {
       receiveVideo(video);
@@ -62,11 +65,13 @@ export function connectStore(): () => void {
     on('models:changed', receiveModel),
     on('models:progress', receiveModelProgress),
     on('models:removed', ({ modelId }) => dropModel(modelId)),
+    on('batches:changed', receiveBatch),
   ];
   invoke('videos:list', {}).then(receiveVideos, (error: unknown) => failLibrary(messageOf(error)));
   invoke('avatars:list', {}).then(receiveAvatars, (error: unknown) => failAvatars(messageOf(error)));
   invoke('voices:list', {}).then(receiveVoices, (error: unknown) => failVoices(messageOf(error)));
   invoke('models:list', {}).then(receiveModels, (error: unknown) => failModels(messageOf(error)));
+  invoke('batches:list', {}).then(receiveBatches, (error: unknown) => failBatches(messageOf(error)));
   void loadAccount();
   return () => stops.forEach((stop) => stop());
 }

@@ -217,7 +217,17 @@ export function Editor({ active, onClose }: { active: boolean; onClose(): void }
         </div>
         <aside className="panel editor__side" aria-label="Video settings">
           <RenderBar project={project} account={account} accountError={accountError} busy={rendering} error={renderError} onRender={() => void render()} onOpenAccount={showAccount} />
-          <BatchPanel videoId={videoId} project={project} />
+          <BatchPanel
+            key={videoId}
+            videoId={videoId}
+            project={project}
+            onStarted={() => {
+              // The batch's progress is on the Renders screen; the draft stays in the library for the next batch.
+              closeEditor();
+              onClose();
+              useStore.getState().showRenders();
+            }}
+          />
           <TemplatePicker
             state={templates}
             value={templateId}

@@ -32,6 +32,7 @@ function Player({ video, path }: { video: VideoSummary; path: string }) {
 export function RenderRow({ video }: { video: VideoSummary }) {
   const receiveVideo = useStore((state) => state.receiveVideo);
   const progress = useStore((state) => state.renderProgress[video.id]);
+  const batchTitle = useStore((state) => (video.batchId ? state.batches[video.batchId]?.title : undefined));
   const [busy, setBusy] = useState(false);
   const [actionError, setActionError] = useState<string | null>(null);
   const [revealed, setRevealed] = useState<string | null>(null);
@@ -76,6 +77,7 @@ export function RenderRow({ video }: { video: VideoSummary }) {
 
       <p className="render__meta">
         <time dateTime={video.updatedAt}>{formatWhen(video.updatedAt)}</time>
+        {video.batchRow !== null && <span className="render__batch"> · row {video.batchRow} of {batchTitle ? `the batch “${batchTitle}”` : 'a batch'}</span>}
         {video.durationSeconds !== null && <span> · {formatDuration(video.durationSeconds)} of video</span>}
         {video.encoder && (
           <span className="render__encoder">
