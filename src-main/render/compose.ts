@@ -12,6 +12,7 @@ import { captionStyleFor, toAss, type Cue } from './captions';
 import { writeAtomic, type Timeline } from './stages';
 import { SOFTWARE_ENCODER, encodeWithFallback, encoderArgs, type EncoderChoice } from '../media/encoders';
 import type { Stage } from './stage';
+import { fileIdentity, type SharedWork } from './shared';
 
 export const AUDIO_CODEC_ARGS = ['-c:a', 'aac', '-b:a', '160k', '-ar', '48000'];
 
@@ -70,6 +71,24 @@ export async function renderBackground(background: Background, width: number, he
   }
   await writeAtomic(path, new Resvg(backgroundSvg(background, width, height)).render().asPng());
 }
+
+/**
+ * A still that is the same for every row of a batch (a background, a card, the watermark): from
+ * the batch's shared work when there is one, else drawn here. `key` holds everything it is drawn from.
+ */
+async function stillOnce(shared: SharedWork | undefined, label: string, key: unknown, path: string, draw: (path: string) => Promise<void>): Promise<void> {
+  if (shared) await shared.file(label, 'still', key, path, draw);
+  else await draw(path);
+}
+
+/** What decides a background's still: its own data, with a picture's or video's bytes rather than its path. */
+async function backgroundKey(background: Background, size: { width: number; height: number }): Promise<unknown> {
+  const source = background.type === 'image' || background.type === 'video' ? { type: background.type, file: await fileIdentity(background.path) } : background;
+  return { source, size, ffmpeg: ffmpegPath(), format: STILL_FORMAT };
+}
+
+/** What decides an SVG drawn with our font. */
+const svgKey = async (svg: string) => ({ svg, font: await fileIdentity(FONT_FILE()) });
 
 /** The avatar's frames as ffmpeg inputs, and the filters that lay them over the background. */
 export interface AvatarOverlay {
@@ -132,6 +151,7 @@ export async function presenterOverlay(options: {
   fps: number;
   timeline: Timeline;
   workDir: string;
+  shared?: SharedWork;
 }): Promise<AvatarOverlay> {
   const { sprite, template, project, size, timeline } = options;
   const layouts = project.scenes.map((scene) => scene.avatarLayout ?? template.avatar.layout);
@@ -146,7 +166,8 @@ export async function presenterOverlay(options: {
   const bubble = bubbleGeometry(template, size);
   const discPath = join(options.workDir, 'bubble-disc.png');
   if (bubbled.length) {
-    await writeAtomic(discPath, renderSvg(bubbleDiscSvg(bubble.diameter, project.brand.primary ?? template.brand.primary)));
+    const svg = bubbleDiscSvg(bubble.diameter, project.brand.primary ?? template.brand.primary);
+    await stillOnce(options.shared, 'compose:bubble', await svgKey(svg), discPath, (path) => writeAtomic(path, renderSvg(svg)));
   }
   return {
     inputArgs: [
@@ -200,6 +221,8 @@ export interface ComposeInput {
   watermark: boolean;
   /** Length of the checkpointed segments; SEGMENT_SECONDS unless a test wants short ones. */
   segmentSeconds?: number;
+  /** The batch's shared work, when the render is one row of a batch. */
+  shared?: SharedWork;
 }
 
 export interface ComposeOutput {
@@ -296,7 +319,10 @@ export const composeStage: Stage<ComposeInput, ComposeOutput> = async (input, { 
   const distinct = [...new Set(input.backgrounds.map((b) => JSON.stringify(b)))];
   const stillOf = (i: number) => join(workDir, `background-${distinct.indexOf(JSON.stringify(input.backgrounds[i]))}.png`);
   for (const [i, key] of distinct.entries()) {
-    await renderBackground(JSON.parse(key) as Background, size.width, size.height, join(workDir, `background-${i}.png`), signal);
+    const background = JSON.parse(key) as Background;
+    await stillOnce(input.shared, `compose:background-${i}`, await backgroundKey(background, size), join(workDir, `background-${i}.png`), (path) =>
+      renderBackground(background, size.width, size.height, path, signal),
+    );
   }
   // The base track switches scene at each window's start, or at the end of the crossfade into it.
   const switchAt = windows.map((w, i) => (i === 0 ? 0 : transitions[i] === 'fade' ? w.from + FADE_SECONDS / 2 : w.from));
@@ -357,7 +383,8 @@ export const composeStage: Stage<ComposeInput, ComposeOutput> = async (input, { 
     if (!card) continue;
     const text = project[kind]?.text || (kind === 'intro' ? project.title : 'Thanks for watching');
     const path = join(workDir, `${kind}.png`);
-    await writeAtomic(path, renderSvg(cardSvg(text, colours, size)));
+    const svg = cardSvg(text, colours, size);
+    await stillOnce(input.shared, `compose:${kind}`, await svgKey(svg), path, (to) => writeAtomic(to, renderSvg(svg)));
     const length = card.end - card.start;
     const at = inputs.add('-loop', '1', '-framerate', String(fps), '-t', length.toFixed(3), '-i', path);
     const fade = kind === 'intro' ? `fade=t=out:st=${(length - CARD_FADE).toFixed(3)}:d=${CARD_FADE}:alpha=1` : `fade=t=in:st=0:d=${CARD_FADE}:alpha=1`;
@@ -378,7 +405,7 @@ export const composeStage: Stage<ComposeInput, ComposeOutput> = async (input, { 
   if (input.watermark) {
     const mark = watermarkSvg(size);
     const path = join(workDir, 'watermark.png');
-    await writeAtomic(path, renderSvg(mark.svg));
+    await stillOnce(input.shared, 'compose:watermark', await svgKey(mark.svg), path, (to) => writeAtomic(to, renderSvg(mark.svg)));
     const at = inputs.add('-i', path);
     // Out of the logo's way.
     const position: LogoPosition = logo && (logo.position ?? template.brand.logoPosition) === 'bottom-right' ? 'bottom-left' : 'bottom-right';

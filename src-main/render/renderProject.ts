@@ -20,6 +20,7 @@ import { sceneCues, toSrt, toVtt } from './captions';
 import { composeStage, presenterOverlay, type AvatarOverlay } from './compose';
 import { talkingPhotoStage } from './talkingPhoto';
 import { StageRunner, sha256Of, type StageProgress } from './stage';
+import { SharedWork } from './shared';
 import { mouthStage, presenterStage, speechStage, type AvatarStream, type Timeline } from './stages';
 import { limits } from '../account/account';
 
@@ -73,6 +74,11 @@ export interface RenderResult {
   resumed: RenderStage[];
   /** Where in the video a resumed compose went on from, in seconds. */
   composeResumedFrom?: number;
+  /**
+   * The pieces a batch's shared work gave this render instead of it making them
+   * ('speech:scene-2', 'avatar:photo', 'compose:background-0', ...); empty outside a batch.
+   */
+  shared: string[];
 }
 
 /** The files a render writes beside OUT.mp4. */
@@ -236,9 +242,10 @@ export async function runRender(job: RenderJob, { signal, onProgress }: RenderRu
   const partial = partialOf(job.outputPath);
   const sidecars = sidecarPaths(job.outputPath);
   const checkpoint = (stage: string, key: unknown) => ({ path: join(workDir, `${stage}.checkpoint.json`), key: sha256Of(JSON.stringify(key)) });
+  const shared = job.sharedDir ? new SharedWork(job.sharedDir) : undefined;
   try {
     const speechKey = { project, voices: job.voices, workDir };
-    const timeline = await runner.run('speech', speechStage, { project, voices, workDir }, { ...checkpoint('speech', speechKey), files: (t: Timeline) => [t.wavPath] });
+    const timeline = await runner.run('speech', speechStage, { project, voices, workDir, shared }, { ...checkpoint('speech', speechKey), files: (t: Timeline) => [t.wavPath] });
     frameCount = Math.ceil(timeline.duration * FPS);
     const mouthKey = { speechKey, fps: FPS };
     const frames = await runner.run('mouth', mouthStage, { timeline, fps: FPS }, { ...checkpoint('mouth', mouthKey), files: () => [] });
@@ -246,7 +253,7 @@ export async function runRender(job: RenderJob, { signal, onProgress }: RenderRu
     let overlay: AvatarOverlay;
     let engine: RenderResult['engine'] = { name: 'presenter', provider: 'none' };
     if (avatar.kind === 'photo') {
-      const photo = await runner.run('avatar', talkingPhotoStage, { avatar, wav2lip, frames, fps: FPS, project, template, timeline, size, workDir });
+      const photo = await runner.run('avatar', talkingPhotoStage, { avatar, wav2lip, frames, fps: FPS, project, template, timeline, size, workDir, shared });
       backgrounds = photo.backgrounds;
       overlay = photo.overlay;
       engine = photo.engine;
@@ -268,7 +275,7 @@ export async function runRender(job: RenderJob, { signal, onProgress }: RenderRu
           usable: async (stream: AvatarStream) => Object.values(stream.sprites.files).every((file) => existsSync(file)),
         },
       );
-      overlay = await presenterOverlay({ listPath: sprites.listPath, sprite: sprites.sprites, template, project, size, fps: FPS, timeline, workDir });
+      overlay = await presenterOverlay({ listPath: sprites.listPath, sprite: sprites.sprites, template, project, size, fps: FPS, timeline, workDir, shared });
     }
     const cues = sceneCues(timeline.words, timeline.scenes);
     const composed = await runner.run('compose', composeStage, {
@@ -284,6 +291,7 @@ export async function runRender(job: RenderJob, { signal, onProgress }: RenderRu
       outputPath: partial,
       encoder: job.encoder,
       watermark: account.watermark,
+      shared,
     });
     // Compose keeps its own segments in the work folder; it says from where a resumed one went on.
     const composeResumedFrom = composed.resumedFrom;
@@ -311,6 +319,7 @@ export async function runRender(job: RenderJob, { signal, onProgress }: RenderRu
       scenes: timeline.scenes,
       resumed: composeResumedFrom ? [...runner.reused, 'compose'] : [...runner.reused],
       ...(composeResumedFrom ? { composeResumedFrom } : {}),
+      shared: shared?.reused ?? [],
     };
   } finally {
     for (const path of partialPaths(job.outputPath)) await rm(path, { force: true });

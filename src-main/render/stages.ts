@@ -1,4 +1,4 @@
-import { writeFile, rename } from 'node:fs/promises';
+import { readFile, writeFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Project, Scene } from '../../src-shared/project';
 import type { Viseme } from '../../src-shared/visemes';
@@ -9,6 +9,8 @@ import { normalizeText, parseScript } from '../voices/text';
 import { synthesize, type VoiceRef } from '../voices/catalogue';
 import { buildMouthTrack } from './mouthTrack';
 import { renderPresenterSprites, type EyeState, type PresenterSprites } from '../avatars/presenter';
+import { fileIdentity, voiceIdentity, type SharedWork } from './shared';
+import { resolveModel } from '../models/catalogue';
 import type { Stage } from './stage';
 
 /** Silence before the first scene, between scenes and after the last one, in seconds. */
@@ -49,6 +51,32 @@ async function speakScene(scene: Scene, voice: VoiceRef, speed: number, signal: 
   return joinSpeech(parts);
 }
 
+/** The registry kind of the model that times a recording's words (what voices/vad.ts opens). */
+const VAD_MODEL = 'voice-activity';
+
+/**
+ * A scene's speech, from the batch's shared work when another row spoke the same scene with the
+ * same voice at the same speed (the words and timings as data, the samples as raw float32).
+ */
+async function speakSceneShared(scene: Scene, index: number, voice: VoiceRef, speed: number, signal: AbortSignal, shared: SharedWork | undefined): Promise<Speech> {
+  if (!shared) return speakScene(scene, voice, speed, signal);
+  // A recording's words are timed with the voice-activity model: another model may time them otherwise.
+  const audio = scene.audio && {
+    ...scene.audio,
+    file: await fileIdentity(scene.audio.path),
+    vad: await resolveModel(VAD_MODEL).then(fileIdentity, () => null),
+  };
+  const key = { text: scene.text, audio, voice: await voiceIdentity(voice), speed };
+  const { value, dir } = await shared.entry(`speech:scene-${index + 1}`, 'speech', key, async (dir) => {
+    const { samples, ...rest } = await speakScene(scene, voice, speed, signal);
+    await writeFile(join(dir, 'samples.f32'), new Uint8Array(samples.buffer, samples.byteOffset, samples.byteLength));
+    return rest;
+  });
+  const bytes = await readFile(join(dir, 'samples.f32'));
+  const samples = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+  return { ...value, samples };
+}
+
 /** One utterance from several, back to back (resampling pauses made before the voice's rate was known). */
 function joinSpeech(parts: Speech[]): Speech {
   const sampleRate = parts.find((p) => p.words.length > 0)?.sampleRate ?? parts[0]?.sampleRate ?? 22050;
@@ -83,13 +111,13 @@ function resample(samples: Float32Array, from: number, to: number): Float32Array
 }
 
 /** Speech: each scene spoken by its voice (or its recording), laid on one timeline with padding; WAV out. */
-export const speechStage: Stage<{ project: Project; voices: Map<string, VoiceRef>; workDir: string }, Timeline> = async (
-  { project, voices, workDir },
+export const speechStage: Stage<{ project: Project; voices: Map<string, VoiceRef>; workDir: string; shared?: SharedWork }, Timeline> = async (
+  { project, voices, workDir, shared },
   { signal, report },
 ) => {
   const spoken: Speech[] = [];
   for (const [index, scene] of project.scenes.entries()) {
-    spoken.push(await speakScene(scene, voices.get(scene.voice ?? project.voice)!, scene.speed ?? project.speed, signal));
+    spoken.push(await speakSceneShared(scene, index, voices.get(scene.voice ?? project.voice)!, scene.speed ?? project.speed, signal, shared));
     report((index + 1) / project.scenes.length);
   }
   const sampleRate = Math.max(...spoken.map((s) => s.sampleRate));

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AvatarLayout, Background, Project } from '../../src-shared/project';
 import type { Template } from '../../src-shared/template';
@@ -11,7 +11,9 @@ import { decodeWav } from '../voices/wav';
 import { NEUTRAL_POSE, VISEME_POSE, patchRect, scaleRig, type FramePose, type WarpRig } from '../avatars/warp';
 import { PHOTO_FILE, type PhotoAvatarData } from '../avatars/prepare';
 import { bubbleGeometry, fileDigest, sceneWindows, type AvatarOverlay } from './compose';
-import { personCrop, personMask } from '../avatars/segment';
+import { personCrop, personMask, SEGMENT_MODEL } from '../avatars/segment';
+import { resolveModel } from '../models/catalogue';
+import { copyOut, fileIdentity, type SharedWork } from './shared';
 import type { AvatarFrame, Timeline } from './stages';
 import type { Stage } from './stage';
 
@@ -285,6 +287,8 @@ export interface TalkingPhotoInput {
   timeline: Timeline;
   size: { width: number; height: number };
   workDir: string;
+  /** The batch's shared work, when the render is one row of a batch. */
+  shared?: SharedWork;
 }
 
 export interface TalkingPhotoOutput {
@@ -337,13 +341,28 @@ function maskSampler(mask: Uint8Array, width: number, height: number, scale: num
   };
 }
 
+/** The parts of a talking photo that the speech does not change, named by their files' places. */
+interface PhotoPreparation {
+  geometries: AvatarGeometry[];
+  /** Per geometry, where the view's top-left sits in its still layer (files avatar-layer-i.png, avatar-alpha-i.png), if it has one. */
+  layers: ({ viewAt: { x: number; y: number } } | undefined)[];
+  /** Per geometry without a layer: the photo itself is its scenes' background (photo-still-i.png). */
+  stills: boolean[];
+  /** Per geometry where the patch shows: the patch at its scale and the part shown (mask avatar-patch-mask-i.png). */
+  placed: ({ scaledPatch: Rect; region: Rect } | undefined)[];
+  /** The picture the patch is warped in (WORK_FILE), and the patch. */
+  workSize: { width: number; height: number };
+  patch: Rect;
+}
+
+const WORK_FILE = 'work.rgb';
+
 /**
- * The talking photo: per layout its scenes use, a still layer (the card, the cut-out person or the
- * bubble) with alpha, and over it the patch around the face, warped per frame in worker threads
- * and streamed raw into the compose run. The scene backgrounds stay compose's.
+ * Lay the avatar out and make what stands still of it: the person's cut-out, each layout's still
+ * layer with alpha, and the masks the moving patch is shown through. Writes its pictures into `dir`.
  */
-export const talkingPhotoStage: Stage<TalkingPhotoInput, TalkingPhotoOutput> = async (input, { signal, report }) => {
-  const { avatar, size, workDir, fps, project, template } = input;
+async function preparePhotoLayers(input: TalkingPhotoInput, dir: string): Promise<{ preparation: PhotoPreparation; work: RgbImage }> {
+  const { avatar, size, project, template } = input;
   const { data } = avatar;
   const geometries = layoutAvatar(data, template, project, size);
   const photoPath = join(avatar.dir, PHOTO_FILE);
@@ -354,9 +373,7 @@ export const talkingPhotoStage: Stage<TalkingPhotoInput, TalkingPhotoOutput> = a
     const source = await decodeImage(photoPath);
     person = await personMask(source, { crop: personCrop(data.face, source) });
   }
-  report(0.05);
 
-  const backgrounds: Background[] = project.scenes.map((scene) => scene.background ?? template.background);
   const layers: (Layer | undefined)[] = [];
   const photos = new Map<number, RgbImage>();
   for (const [i, geometry] of geometries.entries()) {
@@ -367,15 +384,12 @@ export const talkingPhotoStage: Stage<TalkingPhotoInput, TalkingPhotoOutput> = a
     const layer = buildLayer(geometry, photo, mask, brandPrimary(template, project));
     layers.push(layer);
     if (layer) {
-      await encodePng(layer.rgb, join(workDir, `avatar-layer-${i}.png`));
-      await encodePng(layer.alpha, join(workDir, `avatar-alpha-${i}.png`));
+      await encodePng(layer.rgb, join(dir, `avatar-layer-${i}.png`));
+      await encodePng(layer.alpha, join(dir, `avatar-alpha-${i}.png`));
     } else {
-      const path = join(workDir, `photo-still-${i}.png`);
-      await encodePng(cropImage(photo, geometry.view), path);
-      for (const scene of geometry.scenes) backgrounds[scene] = { type: 'image', path };
+      await encodePng(cropImage(photo, geometry.view), join(dir, `photo-still-${i}.png`));
     }
   }
-  report(0.1);
 
   // The patch is warped once, at the largest scale a geometry shows it (or lower, see the budget).
   // Only the part of the patch some geometry shows is warped.
@@ -397,11 +411,10 @@ export const talkingPhotoStage: Stage<TalkingPhotoInput, TalkingPhotoOutput> = a
   const shrink = Math.min(1, Math.sqrt(PATCH_PIXEL_BUDGET / (topPatch.width * topPatch.height)));
   const workSize = scaled(top * shrink);
   const work = photos.get(top * shrink) ?? (await decodeImage(photoPath, { size: workSize }));
-  const rig = scaleRig(data.rig, workSize.width / data.width, workSize.height / data.height);
   const patch = inTop(workSize);
 
   // Per geometry: the patch enlarged to its scale, cut to what the view shows, and its mask there.
-  const placed: ({ scaledPatch: Rect; region: Rect; maskPath: string } | undefined)[] = [];
+  const placed: PhotoPreparation['placed'] = [];
   for (const [i, geometry] of geometries.entries()) {
     const shown = scaled(geometry.scale);
     const kx = shown.width / workSize.width;
@@ -419,13 +432,79 @@ export const talkingPhotoStage: Stage<TalkingPhotoInput, TalkingPhotoOutput> = a
     const region = { x: x0, y: y0, width: x1 - x0, height: y1 - y0 };
     const fade = feather(scaledPatch.width, scaledPatch.height);
     const layer = layers[i];
-    const maskPath = join(workDir, `avatar-patch-mask-${i}.png`);
     await encodePng(
       greyImage(region.width, region.height, (x, y) => fade(x + x0 - scaledPatch.x, y + y0 - scaledPatch.y) * (layer ? layer.inner(x + x0 - view.x, y + y0 - view.y) : 1)),
-      maskPath,
+      join(dir, `avatar-patch-mask-${i}.png`),
     );
-    placed.push({ scaledPatch, region, maskPath });
+    placed.push({ scaledPatch, region });
   }
+  const preparation: PhotoPreparation = {
+    geometries,
+    layers: layers.map((layer) => layer && { viewAt: layer.viewAt }),
+    stills: layers.map((layer) => !layer),
+    placed,
+    workSize,
+    patch,
+  };
+  return { preparation, work };
+}
+
+/** The files preparePhotoLayers writes for a preparation. */
+function preparedFiles(preparation: PhotoPreparation): string[] {
+  return preparation.geometries.flatMap((_, i) => [
+    ...(preparation.layers[i] ? [`avatar-layer-${i}.png`, `avatar-alpha-${i}.png`] : []),
+    ...(preparation.stills[i] ? [`photo-still-${i}.png`] : []),
+    ...(preparation.placed[i] ? [`avatar-patch-mask-${i}.png`] : []),
+  ]);
+}
+
+/**
+ * The photo's preparation from the batch's shared work when another row made it: it depends on
+ * the photo, the layout of the scenes, the template, the size and the segmentation model, never
+ * on the speech. Its files are copied into the work folder, where the compose reads them.
+ */
+async function sharedPhoto(input: TalkingPhotoInput, shared: SharedWork): Promise<{ preparation: PhotoPreparation; work: RgbImage }> {
+  const { avatar, size, project, template, workDir } = input;
+  const cutout = layoutAvatar(avatar.data, template, project, size).some((g) => g.cutout);
+  const key = {
+    avatar: avatar.data,
+    photo: await fileIdentity(join(avatar.dir, PHOTO_FILE)),
+    template,
+    layouts: project.scenes.map((scene) => scene.avatarLayout ?? null),
+    brand: brandPrimary(template, project),
+    size,
+    segmentation: cutout ? await fileIdentity(await resolveModel(SEGMENT_MODEL)) : null,
+  };
+  let made: RgbImage | undefined;
+  const { value, dir } = await shared.entry('avatar:photo', 'photo', key, async (dir) => {
+    const { preparation, work } = await preparePhotoLayers(input, dir);
+    await writeFile(join(dir, WORK_FILE), work.data);
+    made = work;
+    return preparation;
+  });
+  for (const name of preparedFiles(value)) await copyOut(join(dir, name), join(workDir, name));
+  const work = made ?? { ...value.workSize, data: new Uint8Array(await readFile(join(dir, WORK_FILE))) };
+  return { preparation: value, work };
+}
+
+/**
+ * The talking photo: per layout its scenes use, a still layer (the card, the cut-out person or the
+ * bubble) with alpha, and over it the patch around the face, warped per frame in worker threads
+ * and streamed raw into the compose run. The scene backgrounds stay compose's.
+ */
+export const talkingPhotoStage: Stage<TalkingPhotoInput, TalkingPhotoOutput> = async (input, { signal, report }) => {
+  const { avatar, workDir, fps, project, template } = input;
+  const { data } = avatar;
+  const { preparation, work } = input.shared ? await sharedPhoto(input, input.shared) : await preparePhotoLayers(input, workDir);
+  const { geometries, layers, patch } = preparation;
+  report(0.1);
+  const backgrounds: Background[] = project.scenes.map((scene) => scene.background ?? template.background);
+  geometries.forEach((geometry, i) => {
+    if (!preparation.stills[i]) return;
+    for (const scene of geometry.scenes) backgrounds[scene] = { type: 'image', path: join(workDir, `photo-still-${i}.png`) };
+  });
+  const rig = scaleRig(data.rig, work.width / data.width, work.height / data.height);
+  const placed = preparation.placed.map((p, i) => p && { ...p, maskPath: join(workDir, `avatar-patch-mask-${i}.png`) });
 
   const poses = posesFromFrames(input.frames, fps, rig);
   const lipSync = input.wav2lip

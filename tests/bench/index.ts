@@ -1,7 +1,8 @@
 /**
  * npm run bench: a 30-second script rendered at 720p against the floor, a bare ffmpeg encode of
  * one still image with the same audio, resolution, duration and encoder settings, side by side;
- * then the same script with each fixture portrait as a talking photo.
+ * then the same script with each fixture portrait as a talking photo; at the end, a personalised
+ * batch of 20 rows against 20 single renders (tests/bench/batch.ts, which also runs alone).
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,6 +22,7 @@ import { benchWordTiming } from './wordTiming';
 import { benchQueue } from './queue';
 import { benchModels } from './models';
 import { benchCloud } from './cloud';
+import { benchBatch } from './batch';
 
 async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'mp-bench-'));
@@ -65,6 +67,8 @@ async function main() {
   await benchModels();
   console.log();
   await benchCloud();
+  console.log();
+  await benchBatch();
 }
 
 main().catch((error) => {
