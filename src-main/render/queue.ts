@@ -482,6 +482,7 @@ export class RenderQueue {
         engine: result.engine,
         encoder: result.encoder,
         resumed: result.resumed,
+        ...(result.shared.length ? { shared: result.shared } : {}),
         ...(result.composeResumedFrom ? { composeResumedFrom: result.composeResumedFrom } : {}),
         ...(result.note ? { note: result.note } : {}),
       });
