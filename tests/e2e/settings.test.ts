@@ -16,6 +16,8 @@ describe('the settings screen in Chromium', () => {
   const settings = () => ui.page.getByRole('region', { name: 'Settings' });
   const encoders = () => settings().getByRole('table', { name: 'Encoders' });
   const ffmpegField = () => settings().getByLabel('System ffmpeg');
+  /** The ffmpeg form's own section: the screen has other forms with a Save button. */
+  const ffmpegSection = () => settings().getByRole('region', { name: 'ffmpeg' });
 
   async function openSettings(): Promise<void> {
     await ui.page.getByRole('navigation', { name: 'Screens' }).getByRole('button', { name: 'Settings' }).click();
@@ -118,9 +120,9 @@ describe('the settings screen in Chromium', () => {
     await openSettings();
     const missing = join(ui.harness.home, 'no-such-folder', 'ffmpeg');
     await ffmpegField().fill(missing);
-    await settings().getByRole('button', { name: 'Save' }).click();
+    await ffmpegSection().getByRole('button', { name: 'Save' }).click();
 
-    const alert = settings().getByRole('alert');
+    const alert = ffmpegSection().getByRole('alert');
     await alert.waitFor();
     const answer = await ui.harness.app.handlers['settings:save']({ ffmpegPath: missing });
     expect(answer.ok).toBe(false);
@@ -135,8 +137,8 @@ describe('the settings screen in Chromium', () => {
     // The ffmpeg the probe ran is a real program on any machine.
     const { ffmpeg } = await realReport();
     await ffmpegField().fill(ffmpeg);
-    await settings().getByRole('button', { name: 'Save' }).click();
-    await settings().getByRole('status').filter({ hasText: /^Saved/ }).waitFor();
+    await ffmpegSection().getByRole('button', { name: 'Save' }).click();
+    await ffmpegSection().getByRole('status').filter({ hasText: /^Saved/ }).waitFor();
     expect(await savedFfmpeg()).toBe(ffmpeg);
 
     await ui.page.reload();
@@ -144,8 +146,8 @@ describe('the settings screen in Chromium', () => {
     expect(await ffmpegField().inputValue()).toBe(ffmpeg);
 
     await ffmpegField().fill('');
-    await settings().getByRole('button', { name: 'Save' }).click();
-    await settings().getByRole('status').filter({ hasText: 'the ffmpeg on PATH is used' }).waitFor();
+    await ffmpegSection().getByRole('button', { name: 'Save' }).click();
+    await ffmpegSection().getByRole('status').filter({ hasText: 'the ffmpeg on PATH is used' }).waitFor();
     expect(await savedFfmpeg()).toBeNull();
     expect(await settings().getByRole('alert').count()).toBe(0);
     expect(ui.errors).toEqual([]);

@@ -3,6 +3,7 @@ import { invoke } from '../../api';
 import { useStore } from '../../store';
 import { sortBatches } from '../../store/batches';
 import type { BatchStatus, BatchSummary } from '../../../src-shared/batch';
+import type { VideoSummary } from '../../../src-shared/video';
 import { messageOf } from './format';
 import './Batches.css';
 
@@ -26,14 +27,30 @@ export function countsText(batch: Pick<BatchSummary, 'rows' | 'completed' | 'fai
   return parts.join(' · ');
 }
 
+/**
+ * The batch's progress with its rows' own: main's summary moves when a row starts or ends, the
+ * rows' render:progress events in between.
+ */
+function liveProgress(batch: BatchSummary, videos: Record<string, VideoSummary>): number {
+  if (batch.status !== 'rendering' || batch.rows === 0) return batch.progress;
+  let made = 0;
+  for (const id of batch.videoIds) {
+    const video = videos[id];
+    if (!video) return batch.progress;
+    made += video.status === 'queued' || video.status === 'rendering' ? video.progress : 1;
+  }
+  return Math.max(batch.progress, made / batch.rows);
+}
+
 /** One batch: its progress as a whole, Cancel while it renders, and where its results CSV is. */
 function BatchRow({ batch }: { batch: BatchSummary }) {
   const receiveBatch = useStore((state) => state.receiveBatch);
   const [busy, setBusy] = useState(false);
   const [actionError, setActionError] = useState<string | null>(null);
   const [revealed, setRevealed] = useState<string | null>(null);
+  const videos = useStore((state) => state.videos);
   const titleId = `batch-${batch.id}-title`;
-  const percent = Math.round(Math.min(1, Math.max(0, batch.progress)) * 100);
+  const percent = Math.round(Math.min(1, Math.max(0, liveProgress(batch, videos))) * 100);
   const ended = batch.completed + batch.failed + batch.cancelled;
 
   async function act(action: () => Promise<void>) {
