@@ -1,10 +1,10 @@
-import { createHash, randomUUID } from 'node:crypto';
-import { constants, createReadStream } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { constants } from 'node:fs';
 import { copyFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { VoiceRef } from '../voices/catalogue';
-import { sha256Of } from './stage';
+import { digestFile, sha256Of } from './stage';
 
 /** Bumped when what an entry holds changes shape, so a folder of older entries is never misread. */
 const ENTRY_FORMAT = 1;
@@ -20,16 +20,6 @@ interface Manifest<T> {
   files: { name: string; size: number; sha256: string }[];
 }
 
-async function digest(path: string): Promise<{ size: number; sha256: string }> {
-  const hash = createHash('sha256');
-  let size = 0;
-  for await (const chunk of createReadStream(path)) {
-    hash.update(chunk as Buffer);
-    size += (chunk as Buffer).length;
-  }
-  return { size, sha256: hash.digest('hex') };
-}
-
 const identities = new Map<string, Promise<string>>();
 
 /**
@@ -43,7 +33,7 @@ export async function fileIdentity(path: string): Promise<string> {
   const memo = `${path}\n${found.size}\n${found.mtimeMs}`;
   let known = identities.get(memo);
   if (!known) {
-    known = digest(path).then((d) => `${d.size}:${d.sha256}`);
+    known = digestFile(path).then((d) => `${d.size}:${d.sha256}`);
     identities.set(memo, known);
     known.catch(() => identities.delete(memo));
   }
@@ -93,7 +83,7 @@ export class SharedWork {
     try {
       const value = await make(temp);
       const files = [];
-      for (const name of (await readdir(temp)).sort()) files.push({ name, ...(await digest(join(temp, name))) });
+      for (const name of (await readdir(temp)).sort()) files.push({ name, ...(await digestFile(join(temp, name))) });
       const body = JSON.stringify({ format: ENTRY_FORMAT, kind, key: keyDigest, value, files } satisfies Manifest<T>);
       await writeFile(join(temp, MANIFEST), JSON.stringify({ sha256: sha256Of(body), body }));
       await publish(temp, final, async () => (await readEntry<T>(final, kind, keyDigest)) !== undefined);
@@ -161,7 +151,7 @@ async function readEntry<T>(dir: string, kind: string, key: string): Promise<{ v
     const path = join(dir, file.name);
     const found = await stat(path).catch(() => undefined);
     if (!found?.isFile() || found.size !== file.size) return undefined;
-    if ((await digest(path)).sha256 !== file.sha256) return undefined;
+    if ((await digestFile(path)).sha256 !== file.sha256) return undefined;
   }
   return { value: manifest.value };
 }

@@ -53,7 +53,8 @@ export function sha256Of(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
-async function fileDigest(path: string): Promise<{ size: number; sha256: string }> {
+/** A file's size and sha256, read through. */
+export async function digestFile(path: string): Promise<{ size: number; sha256: string }> {
   const hash = createHash('sha256');
   let size = 0;
   for await (const chunk of createReadStream(path)) {
@@ -66,7 +67,7 @@ async function fileDigest(path: string): Promise<{ size: number; sha256: string 
 /** Write a stage's manifest: its body and the body's sha256, under a temporary name renamed into place. */
 export async function writeCheckpoint<Out>(checkpoint: Checkpoint<Out>, stage: RenderStage, output: Out, seconds: number): Promise<void> {
   const files = [];
-  for (const path of checkpoint.files(output)) files.push({ path, ...(await fileDigest(path)) });
+  for (const path of checkpoint.files(output)) files.push({ path, ...(await digestFile(path)) });
   const body = JSON.stringify({ stage, key: checkpoint.key, seconds, output, files } satisfies Manifest<Out>);
   await writeFile(`${checkpoint.path}.tmp`, JSON.stringify({ sha256: sha256Of(body), body }));
   await rename(`${checkpoint.path}.tmp`, checkpoint.path);
@@ -89,7 +90,7 @@ export async function readCheckpoint<Out>(checkpoint: Checkpoint<Out>, stage: Re
   for (const file of manifest.files) {
     const found = await stat(file.path).catch(() => undefined);
     if (!found?.isFile() || found.size !== file.size) return undefined;
-    if ((await fileDigest(file.path)).sha256 !== file.sha256) return undefined;
+    if ((await digestFile(file.path)).sha256 !== file.sha256) return undefined;
   }
   if (checkpoint.usable && !(await checkpoint.usable(manifest.output).catch(() => false))) return undefined;
   return { output: manifest.output, seconds: manifest.seconds };

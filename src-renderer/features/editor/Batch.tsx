@@ -7,7 +7,7 @@ import { formatCredits, isCreditsRefusal } from '../../store/account';
 import type { EditorProject } from '../../store/editor';
 import type { BatchCheck } from '../../../src-shared/batch';
 import { errorCode } from '../../../src-shared/errors';
-import { saveNow } from './autosave';
+import { saveOrThrow } from './autosave';
 import { formatLength } from './RenderBar';
 import './Batch.css';
 
@@ -95,9 +95,7 @@ export function BatchPanel({ videoId, project, onStarted }: { videoId: string; p
       setChecking(true);
       try {
         // The check reads the saved project, so what was typed must be saved first.
-        await saveNow();
-        const saved = useStore.getState().saveState;
-        if (saved.kind === 'failed') throw new Error(`the project could not be saved: ${saved.message}`);
+        await saveOrThrow();
         const answer = await invoke('batches:check', { videoId, csvPath: path });
         if (request !== latestCheck.current) return;
         setCheck(answer);
@@ -131,9 +129,7 @@ export function BatchPanel({ videoId, project, onStarted }: { videoId: string; p
     setStarting(true);
     setStartError(null);
     try {
-      await saveNow();
-      const saved = useStore.getState().saveState;
-      if (saved.kind === 'failed') throw new Error(`the project could not be saved: ${saved.message}`);
+      await saveOrThrow();
       const dir = outDir.trim();
       receiveBatch(await invoke('batches:start', { videoId, csvPath, ...(dir ? { outDir: dir } : {}) }));
       onStarted();

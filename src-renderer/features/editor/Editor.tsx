@@ -4,7 +4,7 @@ import { takeValue } from '../../components/fields';
 import { loadAccount, useStore } from '../../store';
 import { without, type EditorProject, type SceneDraft } from '../../store/editor';
 import { errorCode } from '../../../src-shared/errors';
-import { saveNow, useAutosave } from './autosave';
+import { saveNow, saveOrThrow, useAutosave } from './autosave';
 import { WriteForMe } from './Assistant';
 import { BatchPanel } from './Batch';
 import { Preview } from './Preview';
@@ -128,9 +128,7 @@ export function Editor({ active, onClose }: { active: boolean; onClose(): void }
     setRendering(true);
     setRenderError(null);
     try {
-      await saveNow();
-      const state = useStore.getState().saveState;
-      if (state.kind === 'failed') throw new Error(`the project could not be saved: ${state.message}`);
+      await saveOrThrow();
       receiveVideo(await invoke('render:start', { videoId }));
       // The library shows the render's progress from here.
       closeEditor();

@@ -38,6 +38,13 @@ export async function saveNow(): Promise<void> {
   }
 }
 
+/** Save now, and throw when main refused the edits: for what reads the saved project (a render, a batch). */
+export async function saveOrThrow(): Promise<void> {
+  await saveNow();
+  const state = useStore.getState().saveState;
+  if (state.kind === 'failed') throw new Error(`the project could not be saved: ${state.message}`);
+}
+
 /** Open a draft in the editor, once the one open before it has saved what was typed. */
 export async function openDraft(videoId: string): Promise<void> {
   await saveNow();

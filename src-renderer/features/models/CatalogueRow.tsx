@@ -2,7 +2,7 @@ import { invoke } from '../../api';
 import { useStore } from '../../store';
 import type { CatalogueEntry } from '../../../src-shared/model';
 import { formatBytes } from './format';
-import { useAction } from './useAction';
+import { useAction } from '../../components/useAction';
 
 /** A downloadable model: size and licence before the download, then its progress, failure or arrival. */
 export function CatalogueRow({ entry }: { entry: CatalogueEntry }) {

@@ -3,7 +3,7 @@ import { invoke } from '../../api';
 import { useStore } from '../../store';
 import { MODEL_KIND_LABELS, type ModelSummary } from '../../../src-shared/model';
 import { formatBytes, formatMs, measuredProviders, PROVIDER_LABELS } from './format';
-import { useAction } from './useAction';
+import { useAction } from '../../components/useAction';
 
 /** One installed model: what it is, how fast it ran, and what can be done with it. */
 export function ModelRow({ model }: { model: ModelSummary }) {

@@ -4,7 +4,8 @@ import { useStore } from '../../store';
 import { sortBatches } from '../../store/batches';
 import type { BatchStatus, BatchSummary } from '../../../src-shared/batch';
 import type { VideoSummary } from '../../../src-shared/video';
-import { messageOf } from './format';
+import { useAction } from '../../components/useAction';
+import { formatWhen } from './format';
 import './Batches.css';
 
 const BATCH_STATUS_LABELS: Record<BatchStatus, string> = {
@@ -13,11 +14,6 @@ const BATCH_STATUS_LABELS: Record<BatchStatus, string> = {
   failed: 'Failed',
   cancelled: 'Cancelled',
 };
-
-function formatWhen(iso: string): string {
-  const date = new Date(iso);
-  return Number.isNaN(date.getTime()) ? iso : date.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
-}
 
 /** "3 of 20 made · 1 failed · 2 cancelled" */
 export function countsText(batch: Pick<BatchSummary, 'rows' | 'completed' | 'failed' | 'cancelled'>): string {
@@ -45,28 +41,15 @@ function liveProgress(batch: BatchSummary, videos: Record<string, VideoSummary>)
 /** One batch: its progress as a whole, Cancel while it renders, and where its results CSV is. */
 function BatchRow({ batch }: { batch: BatchSummary }) {
   const receiveBatch = useStore((state) => state.receiveBatch);
-  const [busy, setBusy] = useState(false);
-  const [actionError, setActionError] = useState<string | null>(null);
+  const { busy, error: actionError, act } = useAction<'cancelling' | 'revealing'>();
   const [revealed, setRevealed] = useState<string | null>(null);
   const videos = useStore((state) => state.videos);
   const titleId = `batch-${batch.id}-title`;
   const percent = Math.round(Math.min(1, Math.max(0, liveProgress(batch, videos))) * 100);
   const ended = batch.completed + batch.failed + batch.cancelled;
 
-  async function act(action: () => Promise<void>) {
-    setBusy(true);
-    setActionError(null);
-    try {
-      await action();
-    } catch (error) {
-      setActionError(messageOf(error));
-    } finally {
-      setBusy(false);
-    }
-  }
-
-  const cancel = () => act(async () => receiveBatch(await invoke('batches:cancel', { batchId: batch.id })));
-  const reveal = () => act(async () => setRevealed((await invoke('batches:reveal', { batchId: batch.id })).path));
+  const cancel = () => act('cancelling', async () => receiveBatch(await invoke('batches:cancel', { batchId: batch.id })));
+  const reveal = () => act('revealing', async () => setRevealed((await invoke('batches:reveal', { batchId: batch.id })).path));
 
   return (
     <li className={`render batch-row render--${batch.status}`} aria-labelledby={titleId}>
@@ -104,13 +87,13 @@ function BatchRow({ batch }: { batch: BatchSummary }) {
 
       <div className="render__actions">
         {batch.status === 'rendering' && (
-          <button type="button" className="button button--quiet" disabled={busy} onClick={() => void cancel()}>
+          <button type="button" className="button button--quiet" disabled={busy !== null} onClick={() => void cancel()}>
             Cancel
           </button>
         )}
         {/* The results CSV is written as rows end, so there is something to show once one has. */}
         {ended > 0 && (
-          <button type="button" className="button button--quiet" disabled={busy} onClick={() => void reveal()}>
+          <button type="button" className="button button--quiet" disabled={busy !== null} onClick={() => void reveal()}>
             Show results
           </button>
         )}

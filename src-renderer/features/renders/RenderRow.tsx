@@ -4,12 +4,8 @@ import { useStore } from '../../store';
 import { isActive } from '../../store/videos';
 import { openDraft } from '../editor/autosave';
 import type { VideoSummary } from '../../../src-shared/video';
-import { fileUrl, formatDuration, messageOf, paceText, STATUS_LABELS, stageText } from './format';
-
-function formatWhen(iso: string): string {
-  const date = new Date(iso);
-  return Number.isNaN(date.getTime()) ? iso : date.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
-}
+import { useAction } from '../../components/useAction';
+import { fileUrl, formatDuration, formatWhen, paceText, STATUS_LABELS, stageText } from './format';
 
 /** The finished video in a player, with a link to the file for where the page may not load files from disk. */
 function Player({ video, path }: { video: VideoSummary; path: string }) {
@@ -33,8 +29,7 @@ export function RenderRow({ video }: { video: VideoSummary }) {
   const receiveVideo = useStore((state) => state.receiveVideo);
   const progress = useStore((state) => state.renderProgress[video.id]);
   const batchTitle = useStore((state) => (video.batchId ? state.batches[video.batchId]?.title : undefined));
-  const [busy, setBusy] = useState(false);
-  const [actionError, setActionError] = useState<string | null>(null);
+  const { busy, error: actionError, act } = useAction<'cancelling' | 'retrying' | 'revealing'>();
   const [revealed, setRevealed] = useState<string | null>(null);
   const [playing, setPlaying] = useState(false);
   const titleId = `render-${video.id}-title`;
@@ -45,26 +40,14 @@ export function RenderRow({ video }: { video: VideoSummary }) {
   const pace = video.status === 'rendering' ? paceText(progress) : '';
   const reason = video.error ?? (video.status === 'cancelled' ? 'Cancelled before it finished.' : null);
 
-  async function act(action: () => Promise<void>) {
-    setBusy(true);
-    setActionError(null);
-    try {
-      await action();
-    } catch (error) {
-      setActionError(messageOf(error));
-    } finally {
-      setBusy(false);
-    }
-  }
-
-  const cancel = () => act(async () => receiveVideo(await invoke('render:cancel', { videoId: video.id })));
+  const cancel = () => act('cancelling', async () => receiveVideo(await invoke('render:cancel', { videoId: video.id })));
   const retry = () =>
-    act(async () => {
+    act('retrying', async () => {
       setRevealed(null);
       setPlaying(false);
       receiveVideo(await invoke('render:start', { videoId: video.id }));
     });
-  const reveal = () => act(async () => setRevealed((await invoke('render:reveal', { videoId: video.id })).path));
+  const reveal = () => act('revealing', async () => setRevealed((await invoke('render:reveal', { videoId: video.id })).path));
 
   return (
     <li className={`render render--${video.status}`} aria-labelledby={titleId}>
@@ -118,23 +101,23 @@ export function RenderRow({ video }: { video: VideoSummary }) {
       <div className="render__actions">
         {stopped && reason && <p className={`render__reason render__reason--${video.status}`}>{reason}</p>}
         {active && (
-          <button type="button" className="button button--quiet" disabled={busy} onClick={() => void cancel()}>
+          <button type="button" className="button button--quiet" disabled={busy !== null} onClick={() => void cancel()}>
             Cancel
           </button>
         )}
         {stopped && (
-          <button type="button" className="button button--quiet" disabled={busy} onClick={() => void openDraft(video.id)}>
+          <button type="button" className="button button--quiet" disabled={busy !== null} onClick={() => void openDraft(video.id)}>
             Edit
           </button>
         )}
         {stopped && (
-          <button type="button" className="button button--quiet" disabled={busy} onClick={() => void retry()}>
+          <button type="button" className="button button--quiet" disabled={busy !== null} onClick={() => void retry()}>
             Retry
           </button>
         )}
         {completed && (
           <>
-            <button type="button" className="button button--quiet" disabled={busy} onClick={() => void reveal()}>
+            <button type="button" className="button button--quiet" disabled={busy !== null} onClick={() => void reveal()}>
               Show in folder
             </button>
             {video.outputPath && (

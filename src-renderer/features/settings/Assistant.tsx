@@ -2,11 +2,10 @@ import { useEffect, useState, type FormEvent } from 'react';
 import { invoke } from '../../api';
 import { Field, takeValue } from '../../components/fields';
 import type { AssistantSettings } from '../../../src-shared/assistant';
+import { SaveMessage, type SaveMessageValue } from './SaveMessage';
 import './Assistant.css';
 
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
-
-type Message = { kind: 'saved' | 'error'; text: string } | null;
 
 /** The script assistant's endpoint, model and key; the key is only ever sent, never shown again. */
 export function AssistantSettingsSection() {
@@ -15,7 +14,7 @@ export function AssistantSettingsSection() {
   const [model, setModel] = useState('');
   const [apiKey, setApiKey] = useState('');
   const [busy, setBusy] = useState(false);
-  const [message, setMessage] = useState<Message>(null);
+  const [message, setMessage] = useState<SaveMessageValue>(null);
 
   function receive(next: AssistantSettings) {
     setSettings(next);
@@ -110,16 +109,7 @@ export function AssistantSettingsSection() {
           </button>
         </div>
       </form>
-      {message?.kind === 'error' && (
-        <p className="choice__error" role="alert">
-          {message.text}
-        </p>
-      )}
-      {message?.kind === 'saved' && (
-        <p className="settings__saved" role="status">
-          {message.text}
-        </p>
-      )}
+      <SaveMessage message={message} />
     </section>
   );
 }

@@ -4,6 +4,7 @@ import { Field } from '../../components/fields';
 import { loadAccount, useStore } from '../../store';
 import { About } from './About';
 import { AssistantSettingsSection } from './Assistant';
+import { SaveMessage, type SaveMessageValue } from './SaveMessage';
 import { MAX_RENDER_CONCURRENCY, type AccountSummary, type EncoderReport } from '../../../src-shared/ipc';
 
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
@@ -57,7 +58,7 @@ function FfmpegForm({ onSaved }: { onSaved(): void }) {
   const [path, setPath] = useState('');
   const [loaded, setLoaded] = useState(false);
   const [saving, setSaving] = useState(false);
-  const [message, setMessage] = useState<{ kind: 'saved' | 'error'; text: string } | null>(null);
+  const [message, setMessage] = useState<SaveMessageValue>(null);
 
   useEffect(() => {
     invoke('settings:get', {}).then(
@@ -109,16 +110,7 @@ function FfmpegForm({ onSaved }: { onSaved(): void }) {
           The full path of an ffmpeg program with encoders the bundled one lacks (NVENC, say).
         </p>
       </Field>
-      {message?.kind === 'error' && (
-        <p className="choice__error" id="settings-ffmpeg-error" role="alert">
-          {message.text}
-        </p>
-      )}
-      {message?.kind === 'saved' && (
-        <p className="settings__saved" role="status">
-          {message.text}
-        </p>
-      )}
+      <SaveMessage message={message} errorId="settings-ffmpeg-error" />
     </form>
   );
 }

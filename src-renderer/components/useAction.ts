@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import { messageOf } from './format';
+const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 /** One action of a row at a time: `busy` names the one running, `error` is the last one's failure. */
 export function useAction<W extends string>() {
