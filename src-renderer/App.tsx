@@ -42,14 +42,10 @@ export function App() {
   useEffect(() => {
     if (editorShown > 0) setScreen('editor');
   }, [editorShown]);
-  const accountShown = useStore((state) => state.accountShown);
+  const screenRequest = useStore((state) => state.screenRequest);
   useEffect(() => {
-    if (accountShown > 0) setScreen('account');
-  }, [accountShown]);
-  const rendersShown = useStore((state) => state.rendersShown);
-  useEffect(() => {
-    if (rendersShown > 0) setScreen('renders');
-  }, [rendersShown]);
+    if (screenRequest) setScreen(screenRequest.screen);
+  }, [screenRequest]);
   const screens = SCREENS.filter(({ id }) => id !== 'editor' || editorVideoId !== null);
 
   return (

@@ -6,23 +6,18 @@ export interface AccountSlice {
   account: AccountDetails | null;
   /** Why account:get failed, if it did (the account is then shown as last known). */
   accountError: string | null;
-  /** Counts the times the Account screen was asked for, so the app switches to it each time. */
-  accountShown: number;
   /** Counts the accounts received, so an answer overtaken by a newer one is dropped. */
   accountVersion: number;
   receiveAccount(account: AccountDetails): void;
   failAccount(message: string): void;
-  showAccount(): void;
 }
 
 export const createAccountSlice: StateCreator<AccountSlice, [], [], AccountSlice> = (set) => ({
   account: null,
   accountError: null,
-  accountShown: 0,
   accountVersion: 0,
   receiveAccount: (account) => set((state) => ({ account, accountError: null, accountVersion: state.accountVersion + 1 })),
   failAccount: (message) => set({ accountError: message }),
-  showAccount: () => set((state) => ({ accountShown: state.accountShown + 1 })),
 });
 
 /** "1 credit", "10 credits". */

@@ -5,26 +5,21 @@ export interface BatchesSlice {
   /** Every batch, keyed by batch id. */
   batches: Record<string, BatchSummary>;
   batchesError: string | null;
-  /** Counts the times the Renders screen was asked for (a batch just started), so the app switches to it each time. */
-  rendersShown: number;
   /** What batches:list answered: fills in the batches no event has brought yet. */
   receiveBatches(batches: BatchSummary[]): void;
   /** A batches:changed event, or what start or cancel answered. */
   receiveBatch(batch: BatchSummary): void;
   failBatches(message: string): void;
-  showRenders(): void;
 }
 
 export const createBatchesSlice: StateCreator<BatchesSlice, [], [], BatchesSlice> = (set) => ({
   batches: {},
   batchesError: null,
-  rendersShown: 0,
   // The store listens before it lists, and main sends an event for every change, so a batch an
   // event brought is at least as new as the list's copy of it.
   receiveBatches: (list) => set((state) => ({ batches: { ...Object.fromEntries(list.map((batch) => [batch.id, batch])), ...state.batches }, batchesError: null })),
   receiveBatch: (batch) => set((state) => ({ batches: { ...state.batches, [batch.id]: batch } })),
   failBatches: (message) => set({ batchesError: message }),
-  showRenders: () => set((state) => ({ rendersShown: state.rendersShown + 1 })),
 });
 
 /** The batches newest first. */

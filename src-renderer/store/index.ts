@@ -4,11 +4,12 @@ import { createAccountSlice, type AccountSlice } from './account';
 import { createAvatarsSlice, type AvatarsSlice } from './avatars';
 import { createBatchesSlice, type BatchesSlice } from './batches';
 import { createEditorSlice, type EditorSlice } from './editor';
+import { createScreensSlice, type ScreensSlice } from './screens';
 import { createModelsSlice, type ModelsSlice } from './models';
 import { createVideosSlice, type VideosSlice } from './videos';
 import { createVoicesSlice, type VoicesSlice } from './voices';
 
-export type Store = VideosSlice & AvatarsSlice & VoicesSlice & EditorSlice & ModelsSlice & AccountSlice & BatchesSlice;
+export type Store = VideosSlice & AvatarsSlice & VoicesSlice & EditorSlice & ModelsSlice & AccountSlice & BatchesSlice & ScreensSlice;
 
 export const useStore = create<Store>()((...args) => ({
   ...createVideosSlice(...args),
@@ -18,6 +19,7 @@ export const useStore = create<Store>()((...args) => ({
   ...createModelsSlice(...args),
   ...createAccountSlice(...args),
   ...createBatchesSlice(...args),
+  ...createScreensSlice(...args),
 }));
 
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));

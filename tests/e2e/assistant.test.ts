@@ -94,8 +94,10 @@ describe('the script assistant in Chromium', () => {
     await openNewDraft();
     await editor().getByRole('button', { name: 'Write it for me' }).click();
     await dialog().getByRole('alert').filter({ hasText: 'not set up yet' }).waitFor();
-    expect(await dialog().getByRole('alert').textContent()).toContain('Settings');
-    await dialog().getByRole('button', { name: 'Close' }).click();
+    await dialog().getByRole('button', { name: 'Open Settings' }).click();
+    // The dialog closes and the Settings screen shows, with the assistant's section.
+    await ui.page.getByRole('region', { name: 'Script assistant' }).waitFor();
+    expect(await dialog().count()).toBe(0);
 
     const closed = createServer();
     await new Promise<void>((done) => closed.listen(0, '127.0.0.1', done));

@@ -168,7 +168,7 @@ export function Compose() {
   const [error, setError] = useState<string | null>(null);
   const [creditsRefused, setCreditsRefused] = useState<string | null>(null);
   const account = useStore((state) => state.account);
-  const showAccount = useStore((state) => state.showAccount);
+  const showScreen = useStore((state) => state.showScreen);
   // The same estimate main charges by, with each paragraph a scene as videos:create makes them.
   const cost = creditCost(estimateSeconds({ scenes: text.split(/\n\s*\n/).map((t) => ({ text: t })), speed }));
   const short = account !== null && text.trim() !== '' && account.credits < cost;
@@ -349,13 +349,13 @@ export function Compose() {
             a scene.
           </p>
         </div>
-        {short && !creditsRefused && <CreditsWarning cost={cost} account={account} onOpenAccount={showAccount} />}
+        {short && !creditsRefused && <CreditsWarning cost={cost} account={account} onOpenAccount={() => showScreen('account')} />}
         {error && (
           <p className="compose__error" id="compose-error" role="alert">
             {error}
           </p>
         )}
-        {creditsRefused && <CreditsRefusal message={creditsRefused} account={account} onOpenAccount={showAccount} />}
+        {creditsRefused && <CreditsRefusal message={creditsRefused} account={account} onOpenAccount={() => showScreen('account')} />}
         <div className="compose__actions">
           <span className="compose__shortcut" aria-hidden="true">
             Ctrl + Enter

@@ -182,10 +182,22 @@ function WriteDialog({ onClose }: { onClose(): void }) {
           </p>
         )}
         {settings.kind === 'loaded' && !ready && (
-          <p className="write-for-me__setup" role="alert">
-            The script assistant is not set up yet. Open <strong>Settings</strong> and give it a chat endpoint and a model: Ollama or LM Studio on this computer keeps your brief
-            here, or a cloud endpoint with its API key.
-          </p>
+          <div className="write-for-me__setup" role="alert">
+            <p>
+              The script assistant is not set up yet. Give it a chat endpoint and a model in Settings: Ollama or LM Studio on this computer keeps your brief here, or a
+              cloud endpoint with its API key.
+            </p>
+            <button
+              type="button"
+              className="button"
+              onClick={() => {
+                onClose();
+                useStore.getState().showScreen('settings');
+              }}
+            >
+              Open Settings
+            </button>
+          </div>
         )}
         {ready && <Writer settings={settings.value} onClose={onClose} />}
       </div>

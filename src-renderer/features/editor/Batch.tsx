@@ -78,7 +78,7 @@ function CheckResult({ check }: { check: BatchCheck }) {
 export function BatchPanel({ videoId, project, onStarted }: { videoId: string; project: EditorProject; onStarted(): void }) {
   const savedRevision = useStore((state) => state.savedRevision);
   const account = useStore((state) => state.account);
-  const { receiveBatch, showAccount } = useStore.getState();
+  const { receiveBatch, showScreen } = useStore.getState();
   const [csvPath, setCsvPath] = useState<string | null>(null);
   const [check, setCheck] = useState<BatchCheck | null>(null);
   const [checking, setChecking] = useState(false);
@@ -194,7 +194,7 @@ export function BatchPanel({ videoId, project, onStarted }: { videoId: string; p
           {starting ? 'Starting…' : check ? `Render ${videosText(check.rows)}` : 'Render the batch'}
         </button>
       )}
-      {startError && refusedForCredits && <CreditsRefusal message={startError.message} account={account} onOpenAccount={showAccount} />}
+      {startError && refusedForCredits && <CreditsRefusal message={startError.message} account={account} onOpenAccount={() => showScreen('account')} />}
       {startError && !refusedForCredits && (
         <p className="compose__error" role="alert">
           The batch could not start: {startError.message}

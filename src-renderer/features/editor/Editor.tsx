@@ -69,7 +69,7 @@ export function Editor({ active, onClose }: { active: boolean; onClose(): void }
   const [templates, reloadTemplates] = useTemplates(active && videoId !== null);
   const account = useStore((state) => state.account);
   const accountError = useStore((state) => state.accountError);
-  const showAccount = useStore((state) => state.showAccount);
+  const showScreen = useStore((state) => state.showScreen);
   const [rendering, setRendering] = useState(false);
   const [renderError, setRenderError] = useState<RenderRefusal | null>(null);
   useAutosave();
@@ -214,7 +214,7 @@ export function Editor({ active, onClose }: { active: boolean; onClose(): void }
           <SceneFields template={template} />
         </div>
         <aside className="panel editor__side" aria-label="Video settings">
-          <RenderBar project={project} account={account} accountError={accountError} busy={rendering} error={renderError} onRender={() => void render()} onOpenAccount={showAccount} />
+          <RenderBar project={project} account={account} accountError={accountError} busy={rendering} error={renderError} onRender={() => void render()} onOpenAccount={() => showScreen('account')} />
           <BatchPanel
             key={videoId}
             videoId={videoId}
@@ -223,7 +223,7 @@ export function Editor({ active, onClose }: { active: boolean; onClose(): void }
               // The batch's progress is on the Renders screen; the draft stays in the library for the next batch.
               closeEditor();
               onClose();
-              useStore.getState().showRenders();
+              showScreen('renders');
             }}
           />
           <TemplatePicker

@@ -19,7 +19,7 @@ export function VideoItem({ video }: { video: VideoSummary }) {
   const receiveVideo = useStore((state) => state.receiveVideo);
   const [actionError, setActionError] = useState<{ code?: string; message: string } | null>(null);
   const account = useStore((state) => state.account);
-  const showAccount = useStore((state) => state.showAccount);
+  const showScreen = useStore((state) => state.showScreen);
   const [busy, setBusy] = useState(false);
   const titleId = `video-${video.id}-title`;
   const active = video.status === 'queued' || video.status === 'rendering';
@@ -80,7 +80,7 @@ export function VideoItem({ video }: { video: VideoSummary }) {
 
       {(video.status === 'completed' || video.status === 'failed') && video.note && <p className="video__note">{video.note}</p>}
 
-      {actionError && isCreditsRefusal(actionError) && <CreditsRefusal message={actionError.message} account={account} onOpenAccount={showAccount} />}
+      {actionError && isCreditsRefusal(actionError) && <CreditsRefusal message={actionError.message} account={account} onOpenAccount={() => showScreen('account')} />}
       {actionError && !isCreditsRefusal(actionError) && (
         <p className="video__error" role="alert">
           {actionError.message}

@@ -160,7 +160,7 @@ export function Settings() {
   const [checking, setChecking] = useState(false);
   const account = useStore((state) => state.account);
   const accountError = useStore((state) => state.accountError);
-  const showAccount = useStore((state) => state.showAccount);
+  const showScreen = useStore((state) => state.showScreen);
 
   const check = useCallback(async () => {
     setChecking(true);
@@ -218,7 +218,7 @@ export function Settings() {
       <section className="settings__section" aria-labelledby="settings-account-heading">
         <div className="settings__section-head">
           <h3 id="settings-account-heading">Account</h3>
-          <button type="button" className="button button--quiet" onClick={showAccount}>
+          <button type="button" className="button button--quiet" onClick={() => showScreen('account')}>
             {account?.signedIn ? 'Manage account' : 'Sign in'}
           </button>
         </div>
