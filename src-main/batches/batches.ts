@@ -106,6 +106,8 @@ export class Batches {
       csv_path: csvPath,
       columns_json: JSON.stringify(csv.columns),
       rows_json: JSON.stringify(csv.rows satisfies StoredRow[]),
+      csv_delimiter: csv.delimiter,
+      csv_bom: csv.bom ? 1 : 0,
       out_dir: outDir,
       results_path: join(outDir, 'results.csv'),
       created_at: now,
@@ -311,7 +313,8 @@ async function writeResults(batch: BatchesTable, videos: VideosTable[]): Promise
   }
   const temp = `${batch.results_path}.${process.pid}.tmp`;
   try {
-    await writeFile(temp, formatCsv(lines));
+    // In the CSV's own form, so the spreadsheet that wrote it opens the results the same way.
+    await writeFile(temp, `${batch.csv_bom ? '\uFEFF' : ''}${formatCsv(lines, batch.csv_delimiter)}`);
     await rename(temp, batch.results_path);
   } catch (error) {
     await rm(temp, { force: true });

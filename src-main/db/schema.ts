@@ -37,6 +37,9 @@ export interface BatchesTable {
   csv_path: string;
   columns_json: string;
   rows_json: string;
+  /** Written back in the results file as it was read. */
+  csv_delimiter: ',' | ';';
+  csv_bom: number;
   out_dir: string;
   results_path: string;
   created_at: string;

@@ -142,10 +142,11 @@ describe('Batches', () => {
     }
   });
 
-  it('cancelling a batch keeps the rows made and cancels the others, and the results say so', async () => {
+  it('cancelling a batch keeps the rows made and cancels the others, and the results say so in the CSV\'s own form', async () => {
     const { app, videoId, csv } = await setUp();
     try {
-      const rows = csv('people.csv', 'first_name,shop\nAnna,Corner\nBen,Corner\nCat,Corner\n');
+      // As Excel saves "CSV UTF-8" where the decimal separator is a comma: a byte-order mark and semicolons.
+      const rows = csv('people.csv', '\uFEFFfirst_name;shop\r\nAnna;Corner\r\nBen;Corner\r\nCat;Corner\r\n');
       const firstMade = nextVideoEvent(app, (v) => v.batchRow === 2 && v.status === 'completed');
       const { batch, done } = await app.batches.start({ videoId, csvPath: rows });
       await firstMade;
@@ -158,6 +159,7 @@ describe('Batches', () => {
         ['3', 'Ben', 'Corner', 'cancelled', ''],
         ['4', 'Cat', 'Corner', 'cancelled', ''],
       ]);
+      expect(readFileSync(batch.resultsPath, 'utf8').startsWith('\uFEFFrow;first_name;shop;status;output;duration_seconds;error\r\n')).toBe(true);
       expect(existsSync(join(batch.outDir, '002-anna.mp4'))).toBe(true);
       expect(existsSync(join(batch.outDir, '003-ben.mp4'))).toBe(false);
     } finally {

@@ -131,7 +131,10 @@ describe('006_batches', () => {
     const migrated = await openDatabase(file);
     expect(await migrated.selectFrom('videos').selectAll().execute()).toEqual([{ ...video, id: 'v1', batch_id: null, batch_row: null }]);
     const batch = { id: 'b1', title: 'Hi {{first_name}}', project_json: '{}', csv_path: '/p.csv', columns_json: '["first_name"]', rows_json: '[]', out_dir: '/out', results_path: '/out/results.csv', created_at: now, updated_at: now };
-    await migrated.insertInto('batches').values(batch).execute();
+    await migrated.insertInto('batches').values(batch as never).execute();
+    // Results are written with the CSV's own separator: a comma and no byte-order mark unless it said otherwise.
+    expect(await migrated.selectFrom('batches').select(['csv_delimiter', 'csv_bom']).execute()).toEqual([{ csv_delimiter: ',', csv_bom: 0 }]);
+    await expect(migrated.insertInto('batches').values({ ...batch, id: 'b2', csv_delimiter: '\t' } as never).execute()).rejects.toThrow(/CHECK/);
     await migrated.insertInto('videos').values({ ...video, id: 'v2', batch_id: 'b1', batch_row: 2 } as never).execute();
     // A row of a batch that does not exist is refused (foreign keys are on).
     await expect(migrated.insertInto('videos').values({ ...video, id: 'v3', batch_id: 'nope', batch_row: 2 } as never).execute()).rejects.toThrow(/FOREIGN KEY/);
