@@ -34,3 +34,25 @@ export interface AssistantDelta {
   requestId: string;
   text: string;
 }
+
+/** A JSON string's body as far as it has arrived, decoded; an escape cut in half is left out. */
+function decodePartial(body: string): string {
+  const whole = body.replace(/\\(u[0-9a-fA-F]{0,3})?$/, '');
+  try {
+    return JSON.parse(`"${whole}"`) as string;
+  } catch {
+    return whole;
+  }
+}
+
+/**
+ * The script so far, for people to read while a reply arrives: the title and each scene's text
+ * taken out of the JSON the prompt asks for, a string cut mid-way shown as far as it goes. A reply
+ * that does not start as that JSON (prose, a model thinking aloud first) is shown as it is.
+ */
+export function readableDraft(partial: string): string {
+  const parts = [...partial.matchAll(/"(title|text)"\s*:\s*"((?:[^"\\]|\\.)*\\?)/g)].map((m) => decodePartial(m[2]));
+  if (parts.length > 0) return parts.join('\n\n');
+  // The JSON has begun but no text has come yet.
+  return /^\s*(```|\{)/.test(partial) ? '' : partial;
+}

@@ -68,13 +68,15 @@ describe('the script assistant in Chromium', () => {
     await dialog().getByLabel('What should the video say?').fill('a 20-second welcome for new customers of a bike shop, friendly');
     await dialog().getByRole('button', { name: 'Write', exact: true }).click();
     const stream = dialog().getByLabel('What the assistant writes');
-    await expect.poll(() => stream.textContent()).toContain('{"title":"Welcome');
+    // The title and scenes as they arrive, not the JSON they come in.
+    await expect.poll(() => stream.textContent()).toContain('Welcome to Spoke');
+    expect(await stream.textContent()).not.toContain('{');
     expect(await dialog().getByRole('button', { name: 'Replace the scenes' }).count()).toBe(0);
     await ui.page.screenshot({ path: `${SHOTS}/assistant-streaming.png` });
     fake.release();
 
     await dialog().getByRole('status').filter({ hasText: '3 scenes, about' }).waitFor();
-    await expect.poll(() => stream.textContent()).toBe(CONTENT);
+    await expect.poll(() => stream.textContent()).toBe([SCRIPT.title, ...SCRIPT.scenes.map((s) => s.text)].join('\n\n'));
     expect(await dialog().getByRole('list', { name: 'Written scenes' }).getByRole('listitem').allTextContents()).toEqual(SCRIPT.scenes.map((s) => s.text));
     await ui.page.screenshot({ path: `${SHOTS}/assistant-written.png` });
     // The project went along: the endpoint was told how many scenes the video has now.

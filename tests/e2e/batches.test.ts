@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import type { BatchSummary } from '../../src-shared/batch';
+import { parseCsv, type BatchSummary } from '../../src-shared/batch';
 import type { VideoSummary } from '../../src-shared/video';
 import { usePage } from './harness';
 
@@ -11,34 +11,10 @@ import { usePage } from './harness';
 const SHOTS = process.env.MP_SHOTS ?? '/tmp/mp-shots';
 const BATCH_TIMEOUT_MS = 180_000;
 
-/** A tiny CSV reader for the results file: quoted fields with "" escapes, commas and newlines inside quotes. */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') {
-      row.push(field);
-      field = '';
-    } else if (c === '\n' || c === '\r') {
-      if (c === '\r' && text[i + 1] === '\n') i++;
-      row.push(field);
-      rows.push(row);
-      row = [];
-      field = '';
-    } else field += c;
-  }
-  if (field !== '' || row.length > 0) rows.push([...row, field]);
-  return rows;
+/** The results file as rows of cells, its header first. */
+async function readResults(path: string): Promise<string[][]> {
+  const { columns, rows } = parseCsv(await readFile(path, 'utf8'));
+  return [columns, ...rows.map((r) => r.values)];
 }
 
 describe('personalised batches in Chromium', () => {
@@ -158,7 +134,7 @@ describe('personalised batches in Chromium', () => {
     const [batch] = await listed<BatchSummary>('batches:list');
     expect(await shown.locator('code').textContent()).toBe(batch.resultsPath);
     expect(dirname(batch.resultsPath)).toBe(outDir);
-    const [header, ...rows] = parseCsv(await readFile(batch.resultsPath, 'utf8')).filter((cells) => cells.some((cell) => cell !== ''));
+    const [header, ...rows] = await readResults(batch.resultsPath);
     const results = rows.map((cells) => Object.fromEntries(header.map((name, i) => [name, cells[i]])));
     expect(results.map(({ row, first_name, status }) => ({ row, first_name, status }))).toEqual([
       { row: '2', first_name: 'Anna', status: 'completed' },
@@ -229,7 +205,7 @@ describe('personalised batches in Chromium', () => {
 
     await row.getByRole('button', { name: 'Show results' }).click();
     await row.getByRole('status').waitFor();
-    const [header, ...rows] = parseCsv(await readFile(batch.resultsPath, 'utf8')).filter((cells) => cells.some((cell) => cell !== ''));
+    const [header, ...rows] = await readResults(batch.resultsPath);
     const statuses = rows.map((cells) => cells[header.indexOf('status')]);
     expect(statuses.filter((status) => status === 'cancelled')).toHaveLength(batch.cancelled);
     expect(ui.errors).toEqual([]);

@@ -4,7 +4,7 @@ import { Field, takeValue } from '../../components/fields';
 import { useLoad } from '../../components/useLoad';
 import { useStore } from '../../store';
 import { newSceneKey } from '../../store/editor';
-import { MAX_BRIEF_CHARS, type AssistantDraft, type AssistantSettings } from '../../../src-shared/assistant';
+import { MAX_BRIEF_CHARS, readableDraft, type AssistantDraft, type AssistantSettings } from '../../../src-shared/assistant';
 import { ErrorCode, errorCode } from '../../../src-shared/errors';
 import { estimateSeconds } from '../../../src-shared/project';
 import './Assistant.css';
@@ -118,7 +118,7 @@ function Writer({ settings, onClose }: { settings: AssistantSettings; onClose():
       </div>
       {(busy || text) && (
         <pre className="write-for-me__stream" aria-live="polite" aria-label="What the assistant writes">
-          {text}
+          {readableDraft(text)}
         </pre>
       )}
       {phase.kind === 'failed' && (
