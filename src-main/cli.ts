@@ -3,7 +3,7 @@ import { basename, extname, isAbsolute, join, relative, resolve } from 'node:pat
 import { parseArgs } from 'node:util';
 import { AppError, ErrorCode, errorCode, toErrorData } from '../src-shared/errors';
 import { FORMATS, QUALITIES, type Project, type ProjectInput } from '../src-shared/project';
-import type { BatchSummary } from '../src-shared/batch';
+import { unfilledVariables, type BatchSummary } from '../src-shared/batch';
 import type { RenderProgress, VideoSummary } from '../src-shared/video';
 import { appInfo, openApp, type App } from './app';
 import { defaultHome } from './paths';
@@ -167,6 +167,8 @@ async function main(argv: string[]): Promise<number> {
     overrides.speed = speed;
   }
   const project = parseProject({ ...base, ...overrides }, positionals[0] ?? 'script');
+  const unfilled = values.batch === undefined ? unfilledVariables(project) : undefined;
+  if (unfilled) throw new AppError(ErrorCode.BadInput, unfilled);
   const json = values.json === true;
   const slug = project.title.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 40) || 'video';
   const outputPath = resolve(values.out ?? `${slug}.mp4`);

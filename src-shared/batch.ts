@@ -212,6 +212,20 @@ export function projectVariables(project: ProjectText): { variables: string[]; i
   return { variables, issues };
 }
 
+/**
+ * Why a project with {{variables}} cannot render as one video (they would be spoken and captioned
+ * as written), naming the first field that has one; undefined when it has none.
+ */
+export function unfilledVariables(project: ProjectText): string | undefined {
+  for (const { field, text } of textFields(project)) {
+    const found = text.match(new RegExp(VARIABLE.source))?.[0];
+    if (found) {
+      return `${field}: ${found} is a batch variable with no value here; render this project with a CSV that has a column for it ("Personalise with a CSV" in the editor, or --batch rows.csv), or write the words themselves`;
+    }
+  }
+  return undefined;
+}
+
 /** The project with each {{variable}} replaced by its value; variables without a value stay as written. */
 export function fillProject<T extends ProjectText>(project: T, values: Readonly<Record<string, string>>): T {
   const fill = (text: string | undefined) =>

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AppError, ErrorCode } from '../../src-shared/errors';
 import type { ProjectDraft } from '../../src-shared/ipc';
+import { fillProject, projectVariables } from '../../src-shared/batch';
 import { describeIssues, projectSchema, type Project } from '../../src-shared/project';
 import { ffmpegPath } from '../media/ffmpeg';
 import { SOFTWARE_ENCODER } from '../media/encoders';
@@ -13,7 +14,9 @@ const PREVIEW_WORDS = 14;
 
 /** The one-scene project a preview renders: the scene's first words, no cards, at 720p. */
 export function previewProject(draft: ProjectDraft, sceneIndex: number): Project {
-  const parsed = projectSchema.safeParse(draft);
+  // A batch's project says its variables' names where each row's values will go ("Hi first name").
+  const names = Object.fromEntries(projectVariables(draft).variables.map((v) => [v, v.replaceAll('_', ' ')]));
+  const parsed = projectSchema.safeParse(fillProject(draft, names));
   if (!parsed.success) throw new AppError(ErrorCode.BadInput, describeIssues(parsed.error));
   const project = parsed.data;
   const scene = project.scenes[sceneIndex];

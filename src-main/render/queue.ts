@@ -9,6 +9,7 @@ import { countModelUse, resolvedModelPaths } from '../models/catalogue';
 import { AppError, ErrorCode, errorCode, isCancelled, toErrorData } from '../../src-shared/errors';
 import { creditCost, describeIssues, estimateSeconds, frameSize, projectSchema } from '../../src-shared/project';
 import type { RenderProgress, VideoSummary } from '../../src-shared/video';
+import { unfilledVariables } from '../../src-shared/batch';
 import { recordEvent } from '../audit/log';
 import type { Db } from '../db/connection';
 import { changeStatus, findVideo, listVideosByStatus, toSummary } from '../videos/repository';
@@ -250,6 +251,9 @@ export class RenderQueue {
     }
     const parsed = projectSchema.safeParse(json);
     if (!parsed.success) throw new AppError(ErrorCode.BadInput, describeIssues(parsed.error));
+    // A batch's rows come filled in; a project that still has its variables is the batch's template.
+    const unfilled = unfilledVariables(parsed.data);
+    if (unfilled) throw new AppError(ErrorCode.BadInput, unfilled);
     // Against the credits last known: never a wait on the network before a render starts.
     await checkCredits(this.db, creditCost(estimateSeconds(parsed.data)));
     const output = outputPath ?? row.output_path ?? join(this.home, 'videos', `${slug(row.title)}-${row.id.slice(0, 8)}.mp4`);

@@ -10,6 +10,7 @@ import { listEvents } from '../../../src-main/audit/log';
 import { ffprobe } from '../../../src-main/media/ffmpeg';
 import { sharedDirOf } from '../../../src-main/render/queue';
 import { createVideo } from '../../../src-main/videos/createVideo';
+import { previewProject } from '../../../src-main/render/preview';
 
 const project = { title: 'Hello {{first_name}}', scenes: [{ text: 'Hi {{first_name}}, from {{shop}}.' }] };
 
@@ -90,6 +91,20 @@ describe('Batches', () => {
       // Asked for again (the Renders screen's "show results"), the file is brought up to date and the batch does not end twice.
       expect(await app.batches.resultsPath(batch.id)).toBe(final.resultsPath);
       expect((await listEvents(app.db, batch.id)).map((e) => e.type)).toEqual(['batch.started', 'batch.finished']);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('a batch\'s project is refused as one video (its variables would be spoken as written) and previews with their names', async () => {
+    const { app, videoId } = await setUp();
+    try {
+      await expect(app.queue.enqueue(videoId)).rejects.toMatchObject({
+        code: 'BAD_INPUT',
+        message: expect.stringContaining('title: {{first_name}} is a batch variable with no value here; render this project with a CSV'),
+      });
+      expect((await app.db.selectFrom('videos').select('status').where('id', '=', videoId).executeTakeFirstOrThrow()).status).toBe('draft');
+      expect(previewProject(project, 0).scenes[0].text).toBe('Hi first name, from shop.');
     } finally {
       await app.close();
     }

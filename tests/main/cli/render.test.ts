@@ -148,6 +148,7 @@ describe('npm run render', () => {
     ['an unwritable output folder', ['--text', 'Hi.', '-o', '/nonexistent-dir/out.mp4'], /\/nonexistent-dir.*does not exist or is not writable/],
     ['an output that is not .mp4', ['--text', 'Hi.', '-o', 'out.avi'], /must end in \.mp4/],
     ['a missing project file', ['missing-project.json'], /missing-project\.json: cannot read the project file/],
+    ['a script with a batch variable', ['--text', 'Hi {{first_name}}.'], /: \{\{first_name\}\} is a batch variable with no value here; render this project with a CSV/],
   ])('refuses %s with exit 2, a message naming it, and nothing written', async (_label, args, message) => {
     const home = mkdtempSync(join(tmpdir(), 'mp-cli-'));
     const result = await cli(args as string[], home);
