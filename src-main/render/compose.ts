@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join } from 'node:path';
 import { Resvg } from '@resvg/resvg-js';
@@ -11,7 +10,7 @@ import { resourcesDir } from '../paths';
 import { captionStyleFor, toAss, type Cue } from './captions';
 import { writeAtomic, type Timeline } from './stages';
 import { SOFTWARE_ENCODER, encodeWithFallback, encoderArgs, type EncoderChoice } from '../media/encoders';
-import type { Stage } from './stage';
+import { fileDigest, type Stage } from './stage';
 import { fileIdentity, type SharedWork } from './shared';
 
 export const AUDIO_CODEC_ARGS = ['-c:a', 'aac', '-b:a', '160k', '-ar', '48000'];
@@ -497,8 +496,6 @@ export const SEGMENT_SECONDS = 10;
 export const SEGMENTS_DIR = 'compose';
 const CHECKPOINT_FILE = 'checkpoint.json';
 const CHECKPOINT_FORMAT = 1;
-/** Files above this are known by size and modification time rather than read through. */
-const DIGEST_LIMIT = 64 * 1024 * 1024;
 
 interface SegmentRecord {
   file: string;
@@ -577,16 +574,6 @@ export async function composeCheckpoint(workDir: string): Promise<{ seconds: num
   if (segments.length === 0) return undefined;
   const seconds = segments.reduce((n, s) => n + s.frames, 0) / checkpoint.fps;
   return { seconds, segments: segments.length, complete: checkpoint.complete && segments.length === checkpoint.segments.length };
-}
-
-/** A file's identity for a fingerprint: its bytes' digest, or its size and time when it is huge. */
-export async function fileDigest(path: string): Promise<string> {
-  const found = await stat(path).catch(() => undefined);
-  if (!found) return 'missing';
-  if (found.size > DIGEST_LIMIT) return `${found.size}:${found.mtimeMs}`;
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
 }
 
 async function digestFiles(paths: string[]): Promise<string> {

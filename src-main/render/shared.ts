@@ -4,13 +4,11 @@ import { copyFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { VoiceRef } from '../voices/catalogue';
-import { digestFile, sha256Of } from './stage';
+import { digestFile, fileDigest, sha256Of } from './stage';
 
 /** Bumped when what an entry holds changes shape, so a folder of older entries is never misread. */
 const ENTRY_FORMAT = 1;
 const MANIFEST = 'entry.json';
-/** Files above this are known by size and modification time rather than read through. */
-const DIGEST_LIMIT = 64 * 1024 * 1024;
 
 interface Manifest<T> {
   format: typeof ENTRY_FORMAT;
@@ -23,17 +21,16 @@ interface Manifest<T> {
 const identities = new Map<string, Promise<string>>();
 
 /**
- * What a file is, for an entry's key: its size and sha256 (its size and modification time when it
- * is huge). Remembered per path, size and time, so a batch's worker reads a voice model once.
+ * What a file is, for an entry's key: its size and fileDigest. Remembered per path, size and
+ * time, so a batch's worker reads a voice model once.
  */
 export async function fileIdentity(path: string): Promise<string> {
   const found = await stat(path).catch(() => undefined);
   if (!found?.isFile()) return `missing:${path}`;
-  if (found.size > DIGEST_LIMIT) return `${found.size}:${found.mtimeMs}`;
   const memo = `${path}\n${found.size}\n${found.mtimeMs}`;
   let known = identities.get(memo);
   if (!known) {
-    known = digestFile(path).then((d) => `${d.size}:${d.sha256}`);
+    known = fileDigest(path).then((digest) => `${found.size}:${digest}`);
     identities.set(memo, known);
     known.catch(() => identities.delete(memo));
   }

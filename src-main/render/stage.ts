@@ -53,6 +53,17 @@ export function sha256Of(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
+/** Files above this are known by size and modification time rather than read through. */
+const DIGEST_LIMIT = 64 * 1024 * 1024;
+
+/** A file's identity for a fingerprint: its bytes' digest, or its size and time when it is huge. */
+export async function fileDigest(path: string): Promise<string> {
+  const found = await stat(path).catch(() => undefined);
+  if (!found) return 'missing';
+  if (found.size > DIGEST_LIMIT) return `${found.size}:${found.mtimeMs}`;
+  return (await digestFile(path)).sha256;
+}
+
 /** A file's size and sha256, read through. */
 export async function digestFile(path: string): Promise<{ size: number; sha256: string }> {
   const hash = createHash('sha256');

@@ -21,9 +21,8 @@ import {
   type TalkingPhotoOutput,
 } from './talkingPhoto';
 import { cropRgb, openWav2Lip, pasteBack, prepareFaceInput } from '../lipsync/wav2lip';
-import { fileDigest } from './compose';
 import type { AvatarFrame } from './stages';
-import type { Stage } from './stage';
+import { fileDigest, type Stage } from './stage';
 
 /** Mouth shapes eased like the photo's, without blinks or head motion: the clip has its own. */
 function clipPoses(frames: AvatarFrame[]): FramePose[] {

@@ -10,12 +10,12 @@ import { cropRgb, openWav2Lip, pasteBack, prepareFaceInput } from '../lipsync/wa
 import { decodeWav } from '../voices/wav';
 import { NEUTRAL_POSE, VISEME_POSE, patchRect, scaleRig, type FramePose, type WarpRig } from '../avatars/warp';
 import { PHOTO_FILE, type PhotoAvatarData } from '../avatars/prepare';
-import { bubbleGeometry, fileDigest, sceneWindows, type AvatarOverlay } from './compose';
+import { bubbleGeometry, sceneWindows, type AvatarOverlay } from './compose';
 import { personCrop, personMask, SEGMENT_MODEL } from '../avatars/segment';
 import { resolveModel } from '../models/catalogue';
 import { copyOut, fileIdentity, type SharedWork } from './shared';
 import type { AvatarFrame, Timeline } from './stages';
-import type { Stage } from './stage';
+import { fileDigest, type Stage } from './stage';
 
 const EYE_BLINK = { open: 0, half: 0.55, closed: 1 } as const;
 

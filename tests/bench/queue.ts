@@ -4,45 +4,18 @@
  * renders; and how free main's event loop stays (99th percentile and longest delay) while a
  * 60-second video renders through the queue, against the 50 ms it must never stall.
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { openApp, type App } from '../../src-main/app';
 import { findVideo } from '../../src-main/videos/repository';
 import { createVideo, parseProject, projectFromText } from '../../src-main/videos/createVideo';
+import { watchEventLoop } from '../support/eventLoop';
 import { BENCH_SCRIPT } from './script';
 
 const SHORT_RENDERS = 4;
 
-/** This thread's CPU time in ms (clock ticks of 10 ms), where Linux tells it. */
-function threadCpuMs(): number | undefined {
-  try {
-    const fields = readFileSync('/proc/thread-self/stat', 'utf8').split(') ')[1].split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * The longest stretch main's loop was busy and this thread on the CPU all along: what our code
- * held it for, without the time a loaded machine gave other processes (which the delay counts).
- */
-function watchHeld(): () => number {
-  let longest = 0;
-  let since = performance.eventLoopUtilization();
-  let cpuBefore = threadCpuMs();
-  const timer = setInterval(() => {
-    const now = performance.eventLoopUtilization();
-    const cpu = threadCpuMs();
-    const busy = performance.eventLoopUtilization(now, since).active;
-    longest = Math.max(longest, cpu === undefined || cpuBefore === undefined ? busy : Math.min(busy, cpu - cpuBefore));
-    since = now;
-    cpuBefore = cpu;
-  }, 5);
-  return () => (clearInterval(timer), longest);
-}
 const STALL_LIMIT_MS = 50;
 
 async function queued(app: App, home: string, text: string, name: string) {
@@ -73,9 +46,9 @@ export async function benchQueue(): Promise<void> {
 
     const delay = monitorEventLoopDelay({ resolution: 10 });
     delay.enable();
-    const held = watchHeld();
+    const loop = watchEventLoop();
     const long = await queued(app, home, [...BENCH_SCRIPT, ...BENCH_SCRIPT].join('\n\n'), 'long');
-    const longestHeld = held();
+    const longestHeld = loop.stop().held;
     delay.disable();
     const p99 = delay.percentile(99) / 1e6;
     const max = delay.max / 1e6;

@@ -13,6 +13,7 @@ import { RenderPace } from '../../../src-main/render/queue';
 import { StageRunner, type Checkpoint } from '../../../src-main/render/stage';
 import { createVideo } from '../../../src-main/videos/createVideo';
 import { findVideo } from '../../../src-main/videos/repository';
+import { watchEventLoop } from '../../support/eventLoop';
 import { projectFromText, parseProject } from '../../../src-main/videos/createVideo';
 
 /** About `parts` x 4 s of speech. */
@@ -52,16 +53,6 @@ function processesMentioning(text: string): string[] {
     });
 }
 
-/** This thread's CPU time in ms (user and system, in clock ticks of 10 ms), where Linux tells it. */
-function threadCpuMs(): number | undefined {
-  try {
-    const fields = readFileSync('/proc/thread-self/stat', 'utf8').split(') ')[1].split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return undefined;
-  }
-}
-
 const leftovers = (home: string) => readdirSync(home).filter((f) => f.startsWith('queued.') || f.endsWith('.partial'));
 
 describe('RenderQueue', () => {
@@ -73,24 +64,12 @@ describe('RenderQueue', () => {
     // other processes: 150-350 ms at times while our code held the loop 10 ms at most. What our
     // code holds the loop for is a stretch where the loop was busy and this thread used the CPU
     // all along; on Linux its CPU time is in /proc.
-    let longestHeld = 0;
-    let longestBusy = 0;
-    let since = performance.eventLoopUtilization();
-    let cpuBefore = threadCpuMs();
-    const sampler = setInterval(() => {
-      const now = performance.eventLoopUtilization();
-      const cpu = threadCpuMs();
-      const busy = performance.eventLoopUtilization(now, since).active;
-      longestBusy = Math.max(longestBusy, busy);
-      longestHeld = Math.max(longestHeld, cpu === undefined || cpuBefore === undefined ? busy : Math.min(busy, cpu - cpuBefore));
-      since = now;
-      cpuBefore = cpu;
-    }, 5);
+    const loop = watchEventLoop();
     delay.enable();
     const { done } = await app.queue.enqueue(id, out);
     const video = await done;
     delay.disable();
-    clearInterval(sampler);
+    const { held: longestHeld, busy: longestBusy } = loop.stop();
     expect(video.status).toBe('completed');
     const summary = `loop held ${longestHeld.toFixed(1)} ms at most (busy ${longestBusy.toFixed(1)} ms); delay p99 ${(delay.percentile(99) / 1e6).toFixed(1)} ms, max ${(delay.max / 1e6).toFixed(1)} ms`;
     // The delay histogram's figures are in the message; the bench prints them against the limit.
